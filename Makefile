@@ -1,0 +1,76 @@
+# dnsbatch: every target does its own set-up. The only prerequisite is a Python >= 3.11 on PATH
+# (`sam build` also needs python3.13; see README "Deploying").
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+# The emulator's defaults for `make emulator`; override on the command line: make emulator PORT=9000 ZONES=...
+PORT ?= 8787
+ZONES ?= example.com=free
+# `make run` options: EVENTS (a file of change events), REPORT (write the JSON report there), ARGS (more flags).
+EVENTS ?=
+REPORT ?=
+ARGS ?=
+FUNCTION ?= aggregator
+EVENT ?= events/ingest-single.json
+PYTEST_ARGS ?=
+
+.PHONY: help venv lint format test test-fast emulator run invoke bench validate build lock clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(VENV)/.installed: requirements-dev.lock pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "dnsbatch needs Python >= 3.11 as $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed ## create .venv with the pinned development dependencies
+
+lint: venv ## ruff (lint + format check) and mypy --strict on the library, handlers and dev stack
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: venv ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint ## the whole gate: lint, type check, then every test suite (unit, emulator, client, integration, fuzz)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: venv ## the tests without the slow marker, no lint
+	$(PY) -m pytest -n 2 -m 'not slow' $(PYTEST_ARGS)
+
+emulator: venv ## run the Cloudflare emulator alone: make emulator PORT=8787 ZONES="example.com=free shop.example=pro"
+	$(PY) -m devstack.emulator --port $(PORT) $(foreach z,$(ZONES),--zone $(z))
+
+run: venv ## the main job on the embedded default: local AWS + Cloudflare emulator, sample events, report
+	$(PY) -m devstack.stack run $(if $(EVENTS),--events $(EVENTS)) $(if $(REPORT),--report $(REPORT)) $(ARGS)
+
+invoke: venv ## run one handler against the local stack: make invoke FUNCTION=aggregator EVENT=events/ingest-single.json
+	$(PY) -m devstack.stack invoke --function $(FUNCTION) --event $(EVENT) $(ARGS)
+
+bench: venv ## benchmarks (figures printed, not asserted)
+	$(PY) -m bench
+
+$(SAM_VENV)/.installed: requirements-sam.lock
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.lock
+	touch $@
+
+validate: $(SAM_VENV)/.installed ## sam validate --lint (offline, no credentials)
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --region us-east-1
+
+build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH; on pyenv: PYENV_VERSION=3.11.7:3.12.1:3.13.0)
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build
+
+lock: ## re-pin requirements-dev.lock and requirements-sam.lock (needs uv)
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --python-platform linux -o requirements-dev.lock
+	uv pip compile requirements-sam.in --python-version 3.11 -o requirements-sam.lock
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis
