@@ -1,0 +1,502 @@
+"""Cloudflare API v4 client for zones and DNS records (api-notes §1, §2, §4).
+
+Every call goes through one pooled ``httpx.Client`` and one retry loop (``_call``). The client is meant to
+live at module scope in a Lambda and be reused across warm invocations: it keeps its connection pool, its
+zone cache and its pacing state.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from dnsbatch.cloudflare.errors import (
+    AuthenticationError,
+    CloudflareError,
+    TransientError,
+    ZoneNotFoundError,
+    error_from_response,
+    malformed,
+)
+from dnsbatch.cloudflare.retry import RetryPolicy, parse_retry_after
+from dnsbatch.cloudflare.types import BatchResult, Record, Zone
+
+logger = logging.getLogger("dnsbatch.cloudflare")
+
+DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
+USER_AGENT = "dnsbatch/0.1"
+
+ZONES = "/zones"
+RECORDS = "/zones/{zone_id}/dns_records"
+RECORD = "/zones/{zone_id}/dns_records/{dns_record_id}"
+BATCH = "/zones/{zone_id}/dns_records/batch"
+
+# RFC 6750 b64token. Anything else (a trailing newline from a secret, a quote) would either break the header
+# or make httpx/h11 raise an error whose text quotes the header value, token included.
+_TOKEN_RE = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+_MIN_REDACTED_LEN = 8
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """One HTTP attempt, as passed to the ``on_request`` hook (for per-endpoint call counts and metrics)."""
+
+    method: str
+    path: str  # the template, e.g. "/zones/{zone_id}/dns_records/batch"
+    status: int | None  # None when no response arrived
+    error: str | None  # "ReadTimeout", "RemoteProtocolError", "malformed", ...; None for a usable response
+    elapsed: float  # seconds on the client's clock
+    attempt: int  # 1 for the first try of a call
+
+    @property
+    def endpoint(self) -> str:
+        """``"POST /zones/{zone_id}/dns_records/batch"``: the key the emulator counts requests by."""
+        return f"{self.method} {self.path}"
+
+
+class _Secret:
+    """Holds the token so that repr/vars/debuggers of the client never show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<redacted>"
+
+    __str__ = __repr__
+
+
+class CloudflareClient:
+    """Typed access to Cloudflare's zone lookup, record listing, batch and per-record endpoints.
+
+    **Parameters:**
+    * ``base_url`` — e.g. ``https://api.cloudflare.com/client/v4`` or an emulator's ``base_url``.
+    * ``token`` — API token; sent only as ``Authorization: Bearer``. Surrounding whitespace is stripped.
+    * ``http`` — an ``httpx.Client`` to use (tests pass one with a ``MockTransport``); the caller closes it.
+    * ``clock``/``sleep`` — the time source for deadlines, pacing and backoff, and how to wait.
+    * ``min_interval`` — seconds between the starts of consecutive requests (every attempt counts).
+    * ``timeout`` — per-attempt timeout in seconds (connect, read, write, pool).
+    * ``per_page`` — page size for ``list_records``.
+    * ``retry`` — the ``RetryPolicy``; ``rng`` its jitter source.
+    * ``on_request`` — called once per HTTP attempt with a ``RequestInfo``; never sees the token.
+
+    Every method takes ``deadline``, an absolute time on ``clock``: no backoff sleep that would end past it
+    is taken, so no retry starts after it, and the last error is raised instead. The first attempt is always
+    made, and each attempt may last up to ``timeout``: leave that much headroom.
+    Pacing slots are reserved under a lock, so threads sharing a client still keep ``min_interval``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        http: httpx.Client | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        min_interval: float = 0.0,
+        timeout: float = 10.0,
+        per_page: int = 5000,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so a shared default is safe
+        rng: random.Random | None = None,
+        on_request: Callable[[RequestInfo], None] | None = None,
+    ) -> None:
+        if not base_url.startswith(("https://", "http://")):
+            raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
+        token = token.strip()
+        if not token:
+            raise ValueError("the Cloudflare API token is empty")
+        if not _TOKEN_RE.fullmatch(token):
+            raise ValueError(
+                "the Cloudflare API token has characters a bearer token cannot contain "
+                "(whitespace, quotes or non-ASCII); check how it was stored"
+            )
+        if per_page < 1:
+            raise ValueError(f"per_page must be >= 1, got {per_page}")
+        if min_interval < 0 or timeout <= 0:
+            raise ValueError("min_interval must be >= 0 and timeout > 0")
+        self._base_url = base_url.rstrip("/")
+        self._token = _Secret(token)
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client(headers={"User-Agent": USER_AGENT})
+        self._clock = clock
+        self._sleep = sleep
+        self._min_interval = min_interval
+        self._timeout = timeout
+        self._per_page = per_page
+        self._retry = retry
+        self._rng = rng if rng is not None else random.Random()
+        self._on_request = on_request
+        self._zones: dict[str, Zone] = {}
+        self._lock = threading.Lock()
+        self._next_start = float("-inf")
+
+    def __repr__(self) -> str:
+        return (
+            f"CloudflareClient(base_url={self._base_url!r}, min_interval={self._min_interval}, "
+            f"timeout={self._timeout}, per_page={self._per_page}, retry={self._retry!r})"
+        )
+
+    def __enter__(self) -> CloudflareClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool, unless the ``httpx.Client`` was passed in (its owner closes it)."""
+        if self._owns_http:
+            self._http.close()
+
+    # -- endpoints -------------------------------------------------------------------------------------
+
+    def zone_by_name(self, name: str, *, deadline: float | None = None) -> Zone:
+        """The zone called ``name`` (``GET /zones?name=``); cached for the life of the client."""
+        key = name.strip().rstrip(".").lower()
+        cached = self._zones.get(key)
+        if cached is not None:
+            return cached
+        zones = self._call("GET", ZONES, ZONES, _parse_zones, params={"name": key}, deadline=deadline)
+        zone = next((z for z in zones if z.name == key), None)
+        if zone is None:
+            error = ZoneNotFoundError(
+                f"GET /zones?name={key}: no zone named {key!r} is visible to this API token; "
+                "check the zone name and that the token has Zone Read permission on it",
+                method="GET",
+                path=ZONES,
+            )
+            logger.warning(str(error), extra={"method": "GET", "path": ZONES, "zone": key})
+            raise error
+        self._zones[key] = zone
+        return zone
+
+    def list_records(
+        self,
+        zone_id: str,
+        *,
+        name: str | None = None,
+        type: str | None = None,
+        deadline: float | None = None,
+    ) -> list[Record]:
+        """Every record of the zone (all pages); optionally only one exact ``name`` and/or ``type``."""
+        path = f"/zones/{_seg(zone_id)}/dns_records"
+        params: dict[str, str | int] = {"per_page": self._per_page}
+        if name is not None:
+            params["name.exact"] = name  # what the official SDK sends; plain ?name= is its alias
+        if type is not None:
+            params["type"] = type
+        records: dict[str, Record] = {}
+        page = 1
+        while True:
+            batch, info = self._call(
+                "GET", RECORDS, path, _parse_page, params={**params, "page": page}, deadline=deadline
+            )
+            new = [r for r in batch if r.id not in records]
+            # Pages are offsets into a live list: a concurrent delete can shift a record onto a page we
+            # already read (seen twice). Keep the first copy; the planner tolerates a re-read.
+            records.update((r.id, r) for r in new)
+            per_page = _int_or(info.get("per_page"), self._per_page)  # the server may cap per_page
+            total_pages = _int_or(info.get("total_pages"), 0)
+            if not batch or len(batch) < per_page:
+                break
+            if total_pages:
+                if page >= total_pages:
+                    break
+            elif not new:
+                break  # no total_pages and a page of nothing new: a server ignoring `page` would loop forever
+            page += 1
+        return list(records.values())
+
+    def batch(self, zone_id: str, body: Mapping[str, Any], *, deadline: float | None = None) -> BatchResult:
+        """Apply ``{"deletes", "patches", "puts", "posts"}`` in one transaction (all or nothing).
+
+        Retried after timeouts and dropped connections like any other transient failure, although the
+        first attempt may have been committed: the retry then fails with 81058 (identical record) or an
+        unknown-id error and raises ``RejectedError``. That is deliberate. The pipeline re-reads the zone
+        and re-plans, which converges; not retrying would instead leave the change to SQS redelivery.
+        """
+        path = f"/zones/{_seg(zone_id)}/dns_records/batch"
+        return self._call("POST", BATCH, path, _parse_batch, body=dict(body), deadline=deadline)
+
+    def get_record(self, zone_id: str, record_id: str, *, deadline: float | None = None) -> Record:
+        """One record by id."""
+        return self._call("GET", RECORD, _record_path(zone_id, record_id), _parse_record, deadline=deadline)
+
+    def create_record(
+        self, zone_id: str, body: Mapping[str, Any], *, deadline: float | None = None
+    ) -> Record:
+        """Create a record (``POST .../dns_records``). A retry after an ambiguous failure may hit 81058."""
+        path = f"/zones/{_seg(zone_id)}/dns_records"
+        return self._call("POST", RECORDS, path, _parse_record, body=dict(body), deadline=deadline)
+
+    def put_record(
+        self, zone_id: str, record_id: str, body: Mapping[str, Any], *, deadline: float | None = None
+    ) -> Record:
+        """Overwrite a record; fields left out go back to their defaults."""
+        path = _record_path(zone_id, record_id)
+        return self._call("PUT", RECORD, path, _parse_record, body=dict(body), deadline=deadline)
+
+    def patch_record(
+        self, zone_id: str, record_id: str, body: Mapping[str, Any], *, deadline: float | None = None
+    ) -> Record:
+        """Change some fields of a record; the others keep their values."""
+        path = _record_path(zone_id, record_id)
+        return self._call("PATCH", RECORD, path, _parse_record, body=dict(body), deadline=deadline)
+
+    def delete_record(self, zone_id: str, record_id: str, *, deadline: float | None = None) -> str:
+        """Delete a record; returns its id. A retry after an ambiguous failure may find it already gone."""
+        path = _record_path(zone_id, record_id)
+        return self._call("DELETE", RECORD, path, _parse_deleted, deadline=deadline)
+
+    # -- the one place HTTP happens ----------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        template: str,
+        path: str,
+        parse: Callable[[Mapping[str, Any]], T],
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome = self._attempt(method, template, path, parse, params=params, body=body, attempt=attempt)
+            if not isinstance(outcome, CloudflareError):
+                return outcome
+            decision = self._retry.decide(
+                outcome, attempt=attempt, now=self._clock(), deadline=deadline, rng=self._rng
+            )
+            extra = {
+                "method": method,
+                "path": path,
+                "status": outcome.status,
+                "attempt": attempt,
+                "error_kind": type(outcome).__name__,
+                "cf_codes": list(outcome.codes),
+            }
+            if not decision.retry:
+                outcome.attempts = attempt
+                level = logging.ERROR if isinstance(outcome, AuthenticationError) else logging.WARNING
+                logger.log(
+                    level,
+                    "cloudflare call failed (%s): %s",
+                    decision.reason,
+                    outcome,
+                    extra={**extra, "retry_in": None, "reason": decision.reason},
+                )
+                # Raised here, outside any except block, so no httpx exception (which holds the request
+                # and its Authorization header) hangs off __context__.
+                raise outcome
+            logger.warning(
+                "cloudflare call failed, retrying in %.3f s: %s",
+                decision.delay,
+                outcome,
+                extra={**extra, "retry_in": round(decision.delay, 3), "reason": decision.reason},
+            )
+            self._sleep(decision.delay)
+
+    def _attempt(
+        self,
+        method: str,
+        template: str,
+        path: str,
+        parse: Callable[[Mapping[str, Any]], T],
+        *,
+        params: Mapping[str, str | int] | None,
+        body: Mapping[str, Any] | None,
+        attempt: int,
+    ) -> T | CloudflareError:
+        self._pace()
+        headers = {"Authorization": f"Bearer {self._token.reveal()}", "Accept": "application/json"}
+        started = self._clock()
+        failure: CloudflareError | None = None
+        kind: str | None = None
+        response: httpx.Response | None = None
+        try:
+            response = self._http.request(
+                method,
+                self._base_url + path,
+                params=params,
+                json=body,
+                headers=headers,
+                timeout=self._timeout,
+            )
+        except httpx.TimeoutException as exc:
+            kind = type(exc).__name__
+            failure = TransientError(
+                f"{method} {path} timed out after {self._timeout:g} s ({kind})",
+                kind=kind,
+                method=method,
+                path=path,
+            )
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+            # Our side built a request that cannot be sent: repeating it cannot help.
+            kind = type(exc).__name__
+            failure = CloudflareError(
+                f"{method} {path} could not be sent ({kind}: {self._redact(str(exc))})",
+                method=method,
+                path=path,
+            )
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            # Connect/read/write errors and RemoteProtocolError, which is how a dropped connection surfaces.
+            kind = type(exc).__name__
+            failure = TransientError(
+                f"{method} {path} connection failed ({kind}: {self._redact(str(exc))})",
+                kind=kind,
+                method=method,
+                path=path,
+            )
+        elapsed = self._clock() - started
+        outcome: T | CloudflareError
+        if response is None:
+            assert failure is not None
+            outcome = failure
+        else:
+            outcome = self._interpret(method, path, response, parse)
+            if isinstance(outcome, TransientError) and outcome.kind != "http":
+                kind = outcome.kind
+        status = None if response is None else response.status_code
+        logger.debug(
+            "cloudflare %s %s -> %s",
+            method,
+            path,
+            status if status is not None else kind,
+            extra={"method": method, "path": path, "status": status, "attempt": attempt, "elapsed": elapsed},
+        )
+        self._notify(RequestInfo(method, template, status, kind, elapsed, attempt))
+        return outcome
+
+    def _interpret(
+        self, method: str, path: str, response: httpx.Response, parse: Callable[[Mapping[str, Any]], T]
+    ) -> T | CloudflareError:
+        status = response.status_code
+        ray_id = response.headers.get("cf-ray")
+        try:
+            payload: object = response.json()
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError
+            payload = None
+        if 200 <= status < 300 and isinstance(payload, Mapping) and payload.get("success") is not False:
+            try:
+                return parse(payload)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                problem = f"unexpected result ({type(exc).__name__}: {self._redact(str(exc))})"
+                return malformed(method, path, status, problem, ray_id=ray_id)
+        retry_after = parse_retry_after(response.headers.get("retry-after"), now_wall=time.time())
+        return error_from_response(
+            method,
+            path,
+            status,
+            payload,
+            text=response.text if payload is None else "",
+            retry_after=retry_after,
+            ray_id=ray_id,
+            redact=self._redact,
+        )
+
+    def _pace(self) -> None:
+        if self._min_interval <= 0:
+            return
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next_start)
+            self._next_start = start + self._min_interval
+        if start > now:
+            self._sleep(start - now)
+
+    def _notify(self, info: RequestInfo) -> None:
+        if self._on_request is None:
+            return
+        try:
+            self._on_request(info)
+        except Exception:
+            # Observability must not turn a successful call into a failure.
+            logger.warning("on_request hook raised; ignored", exc_info=True, extra={"path": info.path})
+
+    def _redact(self, text: str) -> str:
+        token = self._token.reveal()
+        # A toy token such as "t" (emulator tests) would shred every message; real tokens are 40 characters.
+        return text.replace(token, "[REDACTED]") if len(token) >= _MIN_REDACTED_LEN else text
+
+
+def _seg(value: str) -> str:
+    """An id as one path segment; quoting keeps a stray '/' or '?' from changing the endpoint."""
+    if not value:
+        raise ValueError("an empty id cannot be used in a Cloudflare API path")
+    return quote(value, safe="")
+
+
+def _record_path(zone_id: str, record_id: str) -> str:
+    return f"/zones/{_seg(zone_id)}/dns_records/{_seg(record_id)}"
+
+
+def _int_or(value: object, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
+
+
+def _result(payload: Mapping[str, Any]) -> Any:
+    if "result" not in payload:
+        raise KeyError("result")
+    return payload["result"]
+
+
+def _parse_zones(payload: Mapping[str, Any]) -> list[Zone]:
+    result = _result(payload)
+    if not isinstance(result, list):
+        raise TypeError("result is not a list of zones")
+    return [Zone.from_api(z) for z in result]
+
+
+def _parse_page(payload: Mapping[str, Any]) -> tuple[list[Record], Mapping[str, Any]]:
+    result = _result(payload)
+    if not isinstance(result, list):
+        raise TypeError("result is not a list of records")
+    info = payload.get("result_info")
+    return [Record.from_api(r) for r in result], info if isinstance(info, Mapping) else {}
+
+
+def _parse_record(payload: Mapping[str, Any]) -> Record:
+    result = _result(payload)
+    if not isinstance(result, Mapping):
+        raise TypeError("result is not a record object")
+    return Record.from_api(result)
+
+
+def _parse_batch(payload: Mapping[str, Any]) -> BatchResult:
+    result = _result(payload)
+    if not isinstance(result, Mapping):
+        raise TypeError("result is not a batch result object")
+    return BatchResult.from_api(result)
+
+
+def _parse_deleted(payload: Mapping[str, Any]) -> str:
+    result = _result(payload)
+    if not isinstance(result, Mapping):
+        raise TypeError("result is not an object with an id")
+    return str(result["id"])
