@@ -1,0 +1,357 @@
+"""Per-type values: producers' text and Cloudflare's echo canonicalise to the same RecordValue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies_events import HOST_NAME, SRV_NAME, ZONE, name_for, values_of
+
+from dnsbatch.cloudflare.types import Record
+from dnsbatch.model import RecordValue
+from dnsbatch.rdata import (
+    SUPPORTED_TYPES,
+    RdataError,
+    parse_value,
+    parse_values,
+    presentation,
+    record_fields,
+    value_from_record,
+)
+
+
+def one(type_: str, text: str, name: str | None = None) -> RecordValue:
+    return parse_values(type_, [text], name=name or name_for(type_), zone=ZONE)[0]
+
+
+def record(type_: str, name: str | None = None, **fields: Any) -> Record:
+    return Record(id="0" * 32, name=name or name_for(type_), type=type_, **fields)
+
+
+VALID: list[
+    tuple[str, str, str, int | None, dict[str, Any] | None]
+] = [  # type, text, content, priority, data
+    ("A", "192.0.2.1", "192.0.2.1", None, None),
+    ("A", " 0.0.0.0 ", "0.0.0.0", None, None),
+    ("AAAA", "2001:DB8:0:0:0:0:0:1", "2001:db8::1", None, None),
+    ("AAAA", "fe80::0:0:1", "fe80::1", None, None),
+    ("CNAME", "Target.Example.NET.", "target.example.net", None, None),
+    ("NS", "ns1.example.net.", "ns1.example.net", None, None),
+    ("PTR", "host.example.com", "host.example.com", None, None),
+    ("TXT", "v=spf1 -all", '"v=spf1 -all"', None, None),
+    ("TXT", '"v=spf1 -all"', '"v=spf1 -all"', None, None),
+    ("TXT", '"a"  "b\\"c" "d\\\\e"', '"a" "b\\"c" "d\\\\e"', None, None),
+    ("TXT", '"\\065\\066"', '"AB"', None, None),
+    ("TXT", '""', '""', None, None),
+    ("TXT", "café", '"café"', None, None),
+    ("MX", "10 Mail.Example.com.", "mail.example.com", 10, None),
+    (
+        "SRV",
+        "10 5 5060 SIP.example.com.",
+        "10 5 5060 sip.example.com",
+        None,
+        {"priority": 10, "weight": 5, "port": 5060, "target": "sip.example.com"},
+    ),
+    ("SRV", "0 0 0 .", "0 0 0 .", None, {"priority": 0, "weight": 0, "port": 0, "target": "."}),
+    (
+        "CAA",
+        '0 issue "letsencrypt.org"',
+        '0 issue "letsencrypt.org"',
+        None,
+        {"flags": 0, "tag": "issue", "value": "letsencrypt.org"},
+    ),
+    (
+        "CAA",
+        "128 IODEF mailto:sec@example.com",
+        '128 iodef "mailto:sec@example.com"',
+        None,
+        {"flags": 128, "tag": "iodef", "value": "mailto:sec@example.com"},
+    ),
+    (
+        "URI",
+        '10 1 "https://example.com/"',
+        '10 1 "https://example.com/"',
+        10,
+        {"weight": 1, "target": "https://example.com/"},
+    ),
+    (
+        "TLSA",
+        "3 1 1 ABCDEF 0123",
+        "3 1 1 abcdef0123",
+        None,
+        {"usage": 3, "selector": 1, "matching_type": 1, "certificate": "abcdef0123"},
+    ),
+    (
+        "SMIMEA",
+        "3 0 0 aa",
+        "3 0 0 aa",
+        None,
+        {"usage": 3, "selector": 0, "matching_type": 0, "certificate": "aa"},
+    ),
+    ("SSHFP", "4 2 AABB", "4 2 aabb", None, {"algorithm": 4, "type": 2, "fingerprint": "aabb"}),
+    (
+        "DS",
+        "12345 13 2 ABCD",
+        "12345 13 2 abcd",
+        None,
+        {"key_tag": 12345, "algorithm": 13, "digest_type": 2, "digest": "abcd"},
+    ),
+    (
+        "HTTPS",
+        "1 . IPV6HINT=::1 alpn=h3,h2",
+        '1 . alpn="h3,h2" ipv6hint="::1"',
+        None,
+        {"priority": 1, "target": ".", "value": 'alpn="h3,h2" ipv6hint="::1"'},
+    ),
+    (
+        "SVCB",
+        "0 Svc.Example.net.",
+        "0 svc.example.net",
+        None,
+        {"priority": 0, "target": "svc.example.net", "value": ""},
+    ),
+]
+
+
+@pytest.mark.parametrize(("type_", "text", "content", "priority", "data"), VALID)
+def test_valid_value_is_canonicalised(
+    type_: str, text: str, content: str, priority: int | None, data: dict[str, Any] | None
+) -> None:
+    value = one(type_, text)
+    assert value.content == content
+    assert value.priority == priority
+    assert value.data_dict() == data
+
+
+INVALID: list[tuple[str, str, str]] = [
+    ("A", "1.2.3", "is not an IPv4 address (A records take a dotted quad like 192.0.2.1)"),
+    ("A", "01.2.3.4", "not an IPv4 address"),
+    ("A", "256.1.1.1", "not an IPv4 address"),
+    ("A", "2001:db8::1", "not an IPv4 address"),
+    ("AAAA", "192.0.2.1", "not an IPv6 address"),
+    ("AAAA", "fe80::1%eth0", "zone index"),
+    ("CNAME", "192.0.2.1", "is an IP address"),
+    ("CNAME", "host.example.com", "own name"),
+    ("CNAME", "bad host", "not a valid host name"),
+    ("NS", "", "not a valid host name"),
+    ("TXT", '"abc', "unbalanced quote"),
+    ("TXT", '"a"b', "separated by spaces"),
+    ("TXT", '"a" b', "after a quoted string"),
+    ("TXT", 'say "hi"', "contains a quote"),
+    ("TXT", '"' + "x" * 256 + '"', "at most 255"),
+    ("TXT", '"\\999"', "not a byte"),
+    ("TXT", '"a\\', "lone backslash"),
+    ("TXT", "", "empty"),
+    ("MX", "mail.example.com", "<priority> <mail host>"),
+    ("MX", "65536 mail.example.com", "out of range (allowed 0-65535)"),
+    ("MX", "-1 mail.example.com", "not an integer"),
+    ("MX", "10 .", "not a valid host name"),
+    ("SRV", "10 5 mail.example.com", "<priority> <weight> <port> <target>"),
+    ("SRV", "10 5 70000 sip.example.com", "SRV port 70000 is out of range"),
+    ("CAA", '0 policy "x"', 'CAA tag "policy" is not supported (allowed: issue, issuewild, iodef)'),
+    ("CAA", '256 issue "x"', "CAA flags 256 is out of range (allowed 0-255)"),
+    ("CAA", "0 issue two words", "must be quoted"),
+    ("CAA", '0 issue "a" "b"', "one quoted string"),
+    ("URI", '1 1 ""', "empty"),
+    ("TLSA", "3 1 1 xyz", "not hexadecimal"),
+    ("TLSA", "3 1 1 abc", "not hexadecimal"),
+    ("SSHFP", "4 2", "<algorithm> <type> <fingerprint>"),
+    ("DS", "70000 13 2 ab", "out of range"),
+    ("HTTPS", "1", "<priority> <target> [params]"),
+    ("HTTPS", "1 . colour=red", 'unknown parameter "colour"'),
+    ("HTTPS", "1 . alpn=h2 alpn=h3", "appears twice"),
+    ("HTTPS", "0 . alpn=h2", "AliasMode"),
+]
+
+
+@pytest.mark.parametrize(("type_", "text", "fragment"), INVALID)
+def test_invalid_value_is_rejected_with_field_and_reason(type_: str, text: str, fragment: str) -> None:
+    with pytest.raises(RdataError) as info:
+        parse_values(type_, [text], name=name_for(type_), zone=ZONE)
+    message = str(info.value)
+    assert message.startswith(f"{info.value.field}: ")
+    assert info.value.field.startswith("values[")
+    assert fragment in message
+
+
+def test_reason_locates_the_offending_value_by_index() -> None:
+    with pytest.raises(RdataError) as info:
+        parse_values("A", ["192.0.2.1", "192.0.2.2", "1.2.3"], name=HOST_NAME, zone=ZONE)
+    assert (
+        str(info.value)
+        == 'values[2]: "1.2.3" is not an IPv4 address (A records take a dotted quad like 192.0.2.1)'
+    )
+
+
+def test_srv_name_must_be_service_and_protocol() -> None:
+    with pytest.raises(RdataError, match=r"_service\._proto\.name"):
+        parse_values("SRV", ["1 1 1 a.example.com"], name="www.example.com", zone=ZONE)
+
+
+def test_unsupported_type_is_rejected_naming_the_allowed_types() -> None:
+    with pytest.raises(RdataError, match=r"LOC.*not a supported type.*AAAA"):
+        parse_values("LOC", ["x"], name=HOST_NAME, zone=ZONE)
+
+
+def test_duplicate_values_after_canonicalisation_are_rejected() -> None:
+    with pytest.raises(RdataError, match=r"values\[1\].*same record as values\[0\]"):
+        parse_values("AAAA", ["2001:db8::1", "2001:DB8:0::1"], name=HOST_NAME, zone=ZONE)
+
+
+def test_cname_set_holds_exactly_one_value() -> None:
+    with pytest.raises(RdataError, match="exactly one value, got 2"):
+        parse_values("CNAME", ["a.example.net", "b.example.net"], name=HOST_NAME, zone=ZONE)
+
+
+def test_cname_at_the_apex_is_allowed_because_cloudflare_flattens_it() -> None:
+    assert parse_values("CNAME", ["lb.example.net"], name=ZONE, zone=ZONE)[0].content == "lb.example.net"
+
+
+def test_set_content_over_8192_characters_is_rejected() -> None:
+    texts = [f'"{i:03d}' + "x" * 250 + '"' for i in range(33)]  # 33 * 256 > 8192
+    with pytest.raises(RdataError, match=r"totals .* characters"):
+        parse_values("TXT", texts, name=HOST_NAME, zone=ZONE)
+
+
+def test_long_bare_txt_is_split_into_255_byte_strings_without_breaking_characters() -> None:
+    value = one("TXT", "é" * 200)  # 400 bytes
+    assert value.content == '"' + "é" * 127 + '" "' + "é" * 73 + '"'
+
+
+def test_parse_value_prefixes_the_given_field() -> None:
+    with pytest.raises(RdataError, match=r"^changes\[1\]\.values\[0\]: "):
+        parse_value("A", "x", name=HOST_NAME, field="changes[1].values[0]")
+
+
+# --- Cloudflare's side -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("type_", "text", "fields"),
+    [
+        ("A", "192.0.2.1", {"content": "192.0.2.1"}),
+        ("TXT", "hi", {"content": '"hi"'}),
+        ("MX", "10 mx.example.com", {"content": "mx.example.com", "priority": 10}),
+        (
+            "SRV",
+            "1 2 3 t.example.com",
+            {"data": {"priority": 1, "weight": 2, "port": 3, "target": "t.example.com"}},
+        ),
+        ("CAA", '0 issue "ca.example"', {"data": {"flags": 0, "tag": "issue", "value": "ca.example"}}),
+        ("URI", '5 1 "ftp://x/"', {"data": {"weight": 1, "target": "ftp://x/"}, "priority": 5}),
+    ],
+)
+def test_record_fields_gives_content_or_data_as_cloudflare_expects(
+    type_: str, text: str, fields: Any
+) -> None:
+    assert record_fields(type_, one(type_, text)) == fields
+
+
+@pytest.mark.parametrize(
+    ("type_", "text", "echo"),
+    [
+        ("AAAA", "2001:db8::1", {"content": "2001:0db8:0000:0000:0000:0000:0000:0001"}),
+        ("CNAME", "t.example.net", {"content": "T.Example.Net."}),
+        ("MX", "10 mx.example.com", {"content": "mx.example.com.", "priority": 10}),
+        ("TXT", "v=spf1 -all", {"content": "v=spf1 -all"}),  # a record created before quoting
+        ("TXT", '"a" "b"', {"content": '"a"   "b"'}),
+        (
+            "SRV",
+            "1 2 3 t.example.com",
+            {
+                "content": "2 3 t.example.com",
+                "priority": 1,
+                "data": {
+                    "priority": 1.0,
+                    "weight": 2,
+                    "port": 3,
+                    "target": "T.example.com.",
+                    "service": "_sip",
+                    "proto": "_tcp",
+                    "name": "example.com",
+                },
+            },
+        ),
+        (
+            "CAA",
+            '0 issue "ca.example"',
+            {"content": "0 issue ca.example", "data": {"flags": 0, "tag": "ISSUE", "value": "ca.example"}},
+        ),
+        (
+            "HTTPS",
+            '1 . alpn="h3,h2"',
+            {"content": "1 . alpn=h3,h2", "data": {"priority": 1, "target": ".", "value": "alpn=h3,h2"}},
+        ),
+    ],
+)
+def test_cloudflare_echo_in_any_form_equals_the_parsed_value(type_: str, text: str, echo: Any) -> None:
+    assert value_from_record(record(type_, **echo)) == one(type_, text)
+
+
+def test_structured_identity_ignores_cloudflares_content_text() -> None:
+    a = value_from_record(record("CAA", content="whatever", data={"flags": 0, "tag": "issue", "value": "x"}))
+    b = value_from_record(
+        record("CAA", content='0 issue "x"', data={"flags": 0, "tag": "issue", "value": "x"})
+    )
+    assert a == b
+
+
+@pytest.mark.parametrize(
+    "rec",
+    [
+        Record(
+            id="1",
+            name="x.example.com",
+            type="LOC",
+            content="51 30 12.748 N 0 7 39.611 W 0.00m",
+            data={"x": 1.5},
+        ),
+        Record(id="1", name="x.example.com", type="A", content="not-an-ip"),
+        Record(id="1", name="x.example.com", type="SRV", content="", data=None),
+    ],
+)
+def test_value_from_record_never_raises_on_unexpected_records(rec: Record) -> None:
+    value = value_from_record(rec)
+    assert isinstance(value, RecordValue)
+
+
+def test_presentation_of_mx_carries_the_priority() -> None:
+    assert presentation("MX", one("MX", "10 mx.example.com")) == "10 mx.example.com"
+
+
+# --- properties ------------------------------------------------------------------------------------------
+
+typed_values = st.sampled_from(sorted(SUPPORTED_TYPES)).flatmap(lambda t: st.tuples(st.just(t), values_of(t)))
+
+
+@given(typed_values)
+def test_canonical_presentation_round_trips(pair: tuple[str, str]) -> None:
+    type_, text = pair
+    value = one(type_, text)
+    assert one(type_, presentation(type_, value)) == value
+
+
+@given(typed_values)
+def test_record_built_from_record_fields_reads_back_as_the_same_value(pair: tuple[str, str]) -> None:
+    type_, text = pair
+    value = one(type_, text)
+    fields = record_fields(type_, value)
+    echoed = record(
+        type_,
+        content=fields.get("content", "server-rendered"),
+        priority=fields.get("priority"),
+        data=fields.get("data"),
+    )
+    assert value_from_record(echoed) == value
+
+
+def test_every_supported_type_has_a_strategy_and_a_valid_example() -> None:
+    assert {t for t, *_ in VALID} == SUPPORTED_TYPES
+    for type_ in SUPPORTED_TYPES:
+        values_of(type_)
+
+
+def test_srv_strategy_name_is_a_service_name() -> None:
+    assert SRV_NAME.startswith("_sip._tcp.")
