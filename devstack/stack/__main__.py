@@ -1,0 +1,199 @@
+"""``python -m devstack.stack run|invoke``: the local stack (architecture §3.3; README "Running locally")."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from devstack.emulator import ZoneSpec
+from devstack.emulator.faults import FaultConfig
+from devstack.stack.context import LambdaContext
+from devstack.stack.pipeline import REPO, LocalPipeline, PipelineOptions
+from devstack.stack.report import build_report, format_report
+
+DEFAULT_EVENTS = REPO / "events" / "stream-sample.jsonl"
+# The sample stream holds a record that passes dnsbatch's validation but that Cloudflare refuses; the
+# emulator is told to refuse names that start with this, so the fallback path runs on every `make run`.
+DEFAULT_REJECT_NAMES = r"^cf-reject"
+FUNCTIONS = {"aggregator": "AggregatorFunction", "batcher": "BatcherFunction", "fallback": "FallbackFunction"}
+
+
+def read_windows(path: Path) -> list[list[str]]:
+    """A JSON array (one window) or JSON lines: one message body per line, '---' between windows,
+    '#' comments and blank lines ignored."""
+    text = path.read_text()
+    if path.suffix == ".json":
+        data = json.loads(text)
+        if not isinstance(data, list):
+            raise SystemExit(f"{path}: a .json events file must hold a JSON array of message bodies")
+        return [[b if isinstance(b, str) else json.dumps(b) for b in data]]
+    windows: list[list[str]] = [[]]
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line == "---":
+            windows.append([])
+            continue
+        windows[-1].append(line)
+    return [w for w in windows if w]
+
+
+def parse_zone(text: str) -> ZoneSpec:
+    name, _, plan = text.partition("=")
+    return ZoneSpec(name.strip().lower(), plan=(plan.strip().lower() or "free"))
+
+
+def _progress(pipeline: LocalPipeline, started: float, stop: threading.Event, label: list[str]) -> None:
+    while not stop.wait(1.0):
+        try:
+            depths = {q: pipeline.depth(q) for q in ("IngestQueue", "ChangeSetQueue", "FallbackQueue")}
+        except Exception:  # the progress line is best effort; the run itself reports errors
+            continue
+        done = len(pipeline.final_outcomes())
+        print(
+            f"[{time.monotonic() - started:6.1f}s] {label[0]}: outcomes {done}, queues "
+            + " ".join(f"{k.removesuffix('Queue').lower()}={v}" for k, v in depths.items()),
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    windows = read_windows(Path(args.events))
+    log_path = Path(args.logs)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    options = PipelineOptions(
+        zones=[parse_zone(z) for z in args.zone] or PipelineOptions().zones,
+        time_scale=args.time_scale,
+        real_cloudflare=args.real_cloudflare,
+    )
+    started = time.monotonic()
+    with log_path.open("w") as logs:
+        options.log_stream = logs
+        with LocalPipeline(options) as pipeline:
+            emulator = pipeline.emulator
+            where = "real Cloudflare" if emulator is None else f"the emulator at {emulator.base_url}"
+            print(
+                f"dnsbatch local run: {sum(map(len, windows))} messages"
+                f" in {len(windows)} window(s) → {where}",
+                file=sys.stderr,
+            )
+            if pipeline.emulator is not None and args.reject_names:
+                pipeline.emulator.set_faults(FaultConfig(reject_name_pattern=args.reject_names))
+            label = ["starting"]
+            stop = threading.Event()
+            ticker = threading.Thread(target=_progress, args=(pipeline, started, stop, label), daemon=True)
+            ticker.start()
+            per_window = []
+            drained = True
+            try:
+                for number, bodies in enumerate(windows, start=1):
+                    label[0] = f"window {number}/{len(windows)}"
+                    before = dict(pipeline.cloudflare_calls())
+                    pipeline.publish(bodies)
+                    stats = pipeline.drain(timeout=args.timeout)
+                    drained = drained and stats.idle
+                    after = pipeline.cloudflare_calls()
+                    per_window.append(
+                        {
+                            "window": number,
+                            "messages": len(bodies),
+                            "cloudflare_calls": {
+                                k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)
+                            },
+                        }
+                    )
+            finally:
+                stop.set()
+                ticker.join()
+            report = build_report(pipeline, windows, per_window, time.monotonic() - started, drained)
+    print(format_report(report, log_path))
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        print(f"JSON report written to {args.report}")
+    return 0 if report["ok"] else 1
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    logical = FUNCTIONS[args.function]
+    event = json.loads(Path(args.event).read_text())
+    with LocalPipeline(PipelineOptions(time_scale=args.time_scale)) as pipeline:
+        spec = pipeline.stack.event_sources(logical)[0]
+        context = LambdaContext.start(
+            function_name=spec.function_name,
+            timeout_seconds=spec.function_timeout,
+            memory_limit_in_mb=spec.memory_mb,
+        )
+        response = pipeline.invoke(logical, event, context)
+        result: dict[str, Any] = {
+            "function": logical,
+            "response": response,
+            "outcomes": [
+                {
+                    "outcome": o.outcome.value,
+                    "record_set": None if o.key is None else f"{o.key.name} {o.key.type}",
+                    "reason": o.reason,
+                    "cf_code": o.cf_code,
+                }
+                for o in pipeline.outcomes
+            ],
+            "queues": {q: pipeline.depth(q) for q in pipeline.stack.queue_urls},
+            "cloudflare_calls": pipeline.cloudflare_calls(),
+        }
+        if args.logs:
+            print(pipeline.logs(), end="")
+    print(json.dumps(result, indent=2, sort_keys=True, default=str))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.stack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="publish a stream of events through the whole local pipeline and report")
+    run.add_argument(
+        "--events", default=str(DEFAULT_EVENTS), help="JSON lines ('---' between windows) or a JSON array"
+    )
+    run.add_argument("--report", help="also write the report as JSON to this file")
+    run.add_argument(
+        "--logs", default=str(REPO / ".devstack" / "run-logs.jsonl"), help="where the functions' JSON logs go"
+    )
+    run.add_argument(
+        "--zone", action="append", default=[], help="emulated zone NAME[=PLAN] (default example.com=free)"
+    )
+    run.add_argument(
+        "--time-scale", type=float, default=0.02, help="multiply every deployed wait by this (default 0.02)"
+    )
+    run.add_argument(
+        "--timeout", type=float, default=300.0, help="give up draining a window after this many seconds"
+    )
+    run.add_argument(
+        "--reject-names",
+        default=DEFAULT_REJECT_NAMES,
+        help="the emulator refuses records whose name matches this regex ('' for none)",
+    )
+    run.add_argument(
+        "--real-cloudflare",
+        action="store_true",
+        help="apply to real Cloudflare: needs CLOUDFLARE_API_TOKEN and ZONES in the environment",
+    )
+    run.set_defaults(func=cmd_run)
+    invoke = sub.add_parser(
+        "invoke", help="run one handler with an SQS event file against a fresh local stack"
+    )
+    invoke.add_argument("--function", choices=sorted(FUNCTIONS), required=True)
+    invoke.add_argument("--event", required=True)
+    invoke.add_argument("--time-scale", type=float, default=1.0)
+    invoke.add_argument("--logs", action="store_true", help="print the handler's JSON log lines too")
+    invoke.set_defaults(func=cmd_invoke)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

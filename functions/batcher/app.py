@@ -1,0 +1,68 @@
+"""BatcherFunction: ChangeSetQueue (FIFO, group = zone) → chunked Cloudflare batch calls."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from dnsbatch.batcher import process_zone
+from dnsbatch.cloudflare.errors import AuthenticationError
+from dnsbatch.queues import parse_changeset
+from dnsbatch.runtime import Runtime
+
+logger = Logger()
+metrics = Metrics()
+runtime = Runtime("batcher", logger, metrics)
+# skip_group_on_error: a zone that fails must not hold up the other zones in the batch, and its later
+# messages are reported failed too so SQS keeps the zone's order.
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    deps = runtime.batcher_deps()
+    deadline = runtime.deadline(context)
+    bodies: dict[str, list[str]] = defaultdict(list)
+    for record in event.get("Records") or []:
+        bodies[_zone_of(record)].append(record["body"])
+    results: dict[str, BaseException | None] = {}
+
+    def record_handler(record: SQSRecord) -> None:
+        # All change sets of a zone in this batch are merged and applied on the zone's first message;
+        # its other messages share that result.
+        zone = _zone_of(record.raw_event)
+        if zone not in results:
+            changesets = [parse_changeset(body) for body in bodies[zone]]
+            logger.set_correlation_id(changesets[0].changeset_id)
+            try:
+                process_zone(zone, changesets, deps, deadline)
+                results[zone] = None
+            except AuthenticationError as exc:
+                runtime.reset_client()  # a rotated token is re-read on the next delivery
+                results[zone] = exc
+            except Exception as exc:
+                results[zone] = exc
+            if results[zone] is not None:
+                logger.warning(
+                    "zone not finished; its messages will be redelivered",
+                    extra={"zone": zone, "error": f"{type(results[zone]).__name__}: {results[zone]}"},
+                )
+        failure = results[zone]
+        if failure is not None:
+            raise failure
+
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+
+
+def _zone_of(record: dict[str, Any]) -> str:
+    group = (record.get("attributes") or {}).get("MessageGroupId")
+    return str(group) if group else parse_changeset(record["body"]).zone

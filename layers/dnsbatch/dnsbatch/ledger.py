@@ -1,0 +1,189 @@
+"""The Ledger: one DynamoDB item per record set holding the highest accepted version and where it is.
+
+It is what makes convergence hold under at-least-once, out-of-order delivery (architecture §4.2):
+a change only moves on once it has *claimed* its record set's version with a conditional write, and
+every later step checks that it still holds the claim before it acts or records an outcome.
+
+Item: ``pk`` ("zone|name|type"), ``version``, ``event`` (message id + envelope index: the identity of
+the event that holds the claim), ``status`` (claimed, fallback, applied, unchanged, rejected, failed),
+``change`` (the desired state, JSON), ``detail``, ``updated_at``, ``expires_at`` (DynamoDB TTL).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from dnsbatch.model import Change, RecordSetKey
+
+
+class Status(StrEnum):
+    CLAIMED = "claimed"
+    FALLBACK = "fallback"
+    APPLIED = "applied"
+    UNCHANGED = "unchanged"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+    @property
+    def final(self) -> bool:
+        return self not in (Status.CLAIMED, Status.FALLBACK)
+
+
+class Claim(StrEnum):
+    CLAIMED = "claimed"  # this change now holds the record set (or already held it: a retry)
+    SUPERSEDED = "superseded"  # a higher version, or the same version from another event, holds it
+    DUPLICATE = "duplicate"  # this very event was already carried to a final outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    key: RecordSetKey
+    version: int
+    event: str
+    status: Status
+    change: Change | None
+    detail: str | None = None
+
+    def holds(self, change: Change) -> bool:
+        """Does ``change`` (still) hold the claim on its record set?"""
+        return self.version == change.version and self.event == event_id(change)
+
+
+def pk(key: RecordSetKey) -> str:
+    return f"{key.zone}|{key.name}|{key.type}"
+
+
+def event_id(change: Change) -> str:
+    return f"{change.ref.message_id}#{change.ref.index}"
+
+
+class Ledger:
+    def __init__(
+        self,
+        table_name: str,
+        client: Any,
+        *,
+        clock: Callable[[], float] = time.time,
+        ttl_days: int = 30,
+    ) -> None:
+        self.table_name = table_name
+        self.client = client
+        self.clock = clock
+        self.ttl_seconds = ttl_days * 86400
+
+    def claim(self, change: Change) -> tuple[Claim, Entry | None]:
+        """Claim the change's version of its record set.
+
+        Succeeds when the record set is new, holds a lower version, or is held by this same event and not
+        yet final (a retry after a crash between claim and hand-off must not lose the change). Returns the
+        previous entry when the claim fails.
+        """
+        now = int(self.clock())
+        item = {
+            "pk": {"S": pk(change.key)},
+            "version": {"N": str(change.version)},
+            "event": {"S": event_id(change)},
+            "status": {"S": Status.CLAIMED.value},
+            "change": {"S": json.dumps(change.to_dict(), separators=(",", ":"))},
+            "updated_at": {"N": str(now)},
+            "expires_at": {"N": str(now + self.ttl_seconds)},
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR #v < :v"
+                    " OR (#v = :v AND #e = :e AND #s IN (:claimed, :fallback))"
+                ),
+                ExpressionAttributeNames={"#v": "version", "#e": "event", "#s": "status"},
+                ExpressionAttributeValues={
+                    ":v": {"N": str(change.version)},
+                    ":e": {"S": event_id(change)},
+                    ":claimed": {"S": Status.CLAIMED.value},
+                    ":fallback": {"S": Status.FALLBACK.value},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            old = exc.response.get("Item")
+            entry = _entry(old) if old else self.get(change.key)
+            if entry is not None and entry.holds(change):
+                return Claim.DUPLICATE, entry
+            return Claim.SUPERSEDED, entry
+        return Claim.CLAIMED, None
+
+    def get(self, key: RecordSetKey) -> Entry | None:
+        resp = self.client.get_item(
+            TableName=self.table_name, Key={"pk": {"S": pk(key)}}, ConsistentRead=True
+        )
+        item = resp.get("Item")
+        return None if not item else _entry(item)
+
+    def get_many(self, keys: Iterable[RecordSetKey]) -> dict[RecordSetKey, Entry]:
+        """Consistent reads of many record sets (BatchGetItem, 100 keys a call, unprocessed keys retried)."""
+        pending = sorted({pk(k) for k in keys})
+        out: dict[RecordSetKey, Entry] = {}
+        while pending:
+            request_keys = [{"pk": {"S": p}} for p in pending[:100]]
+            pending = pending[100:]
+            request: dict[str, Any] = {self.table_name: {"Keys": request_keys, "ConsistentRead": True}}
+            for _ in range(8):
+                resp = self.client.batch_get_item(RequestItems=request)
+                for item in resp.get("Responses", {}).get(self.table_name, []):
+                    entry = _entry(item)
+                    out[entry.key] = entry
+                request = resp.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise RuntimeError("DynamoDB kept returning unprocessed keys for the ledger batch read")
+        return out
+
+    def mark(self, change: Change, status: Status, detail: str | None = None) -> bool:
+        """Record where the change is, only while it still holds the claim. False when a newer version
+        took the record set meanwhile (the change's own outcome is still what happened to it)."""
+        now = int(self.clock())
+        names = {"#v": "version", "#e": "event", "#s": "status", "#d": "detail", "#u": "updated_at"}
+        values: dict[str, Any] = {
+            ":v": {"N": str(change.version)},
+            ":e": {"S": event_id(change)},
+            ":s": {"S": status.value},
+            ":u": {"N": str(now)},
+        }
+        update = "SET #s = :s, #u = :u"
+        if detail is not None:
+            update += ", #d = :d"
+            values[":d"] = {"S": detail[:1000]}
+        else:
+            update += " REMOVE #d"
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": pk(change.key)}},
+                UpdateExpression=update,
+                ConditionExpression="#v = :v AND #e = :e",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+
+def _entry(item: dict[str, Any]) -> Entry:
+    zone, name, type_ = item["pk"]["S"].split("|", 2)
+    raw_change = item.get("change", {}).get("S")
+    return Entry(
+        key=RecordSetKey(zone=zone, name=name, type=type_),
+        version=int(item["version"]["N"]),
+        event=item.get("event", {}).get("S", ""),
+        status=Status(item["status"]["S"]),
+        change=None if raw_change is None else Change.from_dict(json.loads(raw_change)),
+        detail=item.get("detail", {}).get("S"),
+    )

@@ -1,0 +1,169 @@
+"""The per-container resources of a function: settings, AWS clients, the Ledger and the Cloudflare client.
+
+Built on first use and kept at module scope, so a warm Lambda reuses its connection pools, its cached
+zone lookups and its cached token secret (architecture §3.2; aws-notes §2 "create clients at module
+scope"). Building lazily keeps importing a handler free of side effects, which tests and the local
+runner rely on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from functools import cached_property
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.utilities import parameters
+
+from dnsbatch.aggregator import AggregatorDeps
+from dnsbatch.batcher import BatcherDeps
+from dnsbatch.cloudflare.client import CloudflareClient, RequestInfo
+from dnsbatch.config import Settings
+from dnsbatch.fallback import FallbackDeps
+from dnsbatch.ledger import Ledger
+from dnsbatch.telemetry import Telemetry
+
+# Stop starting new Cloudflare work this long before Lambda's own timeout (at most this share of the
+# budget), so the handler can still report partial batch failures and flush logs and metrics.
+SAFETY_MARGIN_SECONDS = 10.0
+SAFETY_MARGIN_SHARE = 0.1
+
+
+class Runtime:
+    def __init__(self, function: str, logger: Logger, metrics: Metrics) -> None:
+        self.function = function
+        self.telemetry = Telemetry(logger, metrics, function)
+        # The library logs through stdlib loggers under "dnsbatch" (e.g. the Cloudflare client's retries):
+        # in Lambda, give them the function's JSON formatting so every line is searchable the same way
+        # (outside Lambda, e.g. under pytest, they keep propagating to whatever the host configured).
+        if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+            copy_config_to_registered_loggers(source_logger=logger, include={"dnsbatch.cloudflare"})
+        self.clock = time.monotonic
+        self.sleep = time.sleep
+
+    @cached_property
+    def settings(self) -> Settings:
+        return Settings.from_env()
+
+    @cached_property
+    def sqs(self) -> Any:
+        return boto3.client("sqs")
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        self.settings.require("ledger_table")
+        return Ledger(
+            self.settings.ledger_table or "", boto3.client("dynamodb"), ttl_days=self.settings.ledger_ttl_days
+        )
+
+    @cached_property
+    def client(self) -> CloudflareClient:
+        settings = self.settings
+        settings.require("token")
+        # The fallback makes individual calls; it paces them so that it and the batcher together stay under
+        # Cloudflare's 1,200 requests per 5 minutes (see template.yaml's concurrency reasoning).
+        interval = settings.fallback_request_interval if self.function == "fallback" else 0.0
+        return CloudflareClient(
+            settings.api_base_url,
+            self._token(),
+            clock=self.clock,
+            sleep=self.sleep,
+            min_interval=interval,
+            timeout=settings.request_timeout,
+            on_request=self._count_request,
+        )
+
+    def reset_client(self) -> None:
+        """Forget the client (and re-read the token secret next time), e.g. after an authentication error
+        that a rotated token may explain."""
+        client = self.__dict__.pop("client", None)
+        if client is not None:
+            client.close()
+        self._force_token_fetch = True
+
+    _force_token_fetch = False
+
+    def close(self) -> None:
+        """Release connection pools (the local runner and tests start many runtimes in one process)."""
+        self.reset_client()
+        self._force_token_fetch = False
+        for name in ("sqs", "ledger"):
+            resource = self.__dict__.pop(name, None)
+            client = getattr(resource, "client", resource)
+            if client is not None:
+                client.close()
+
+    def _token(self) -> str:
+        settings = self.settings
+        if settings.api_token:
+            return settings.api_token
+        raw = parameters.get_secret(settings.api_token_secret or "", force_fetch=self._force_token_fetch)
+        self._force_token_fetch = False
+        return _token_from_secret(raw)
+
+    def _count_request(self, info: RequestInfo) -> None:
+        self.telemetry.count("CloudflareCalls")
+        self.telemetry.counters[f"cloudflare {info.endpoint}"] += 1
+        if info.status == 429:
+            self.telemetry.count("CloudflareRateLimited")
+        if info.error is not None or (info.status or 0) >= 500:
+            self.telemetry.count("CloudflareErrors")
+
+    def deadline(self, context: Any) -> float:
+        """The client-clock time after which no new Cloudflare work starts in this invocation."""
+        remaining = float(context.get_remaining_time_in_millis()) / 1000.0
+        return self.clock() + remaining - min(SAFETY_MARGIN_SECONDS, remaining * SAFETY_MARGIN_SHARE)
+
+    def aggregator_deps(self) -> AggregatorDeps:
+        self.settings.require("changeset_queue_url", "rejected_queue_url", "ledger_table")
+        return AggregatorDeps(
+            settings=self.settings, sqs=self.sqs, ledger=self.ledger, telemetry=self.telemetry
+        )
+
+    def batcher_deps(self) -> BatcherDeps:
+        self.settings.require("fallback_queue_url", "rejected_queue_url", "ledger_table", "token")
+        return BatcherDeps(
+            settings=self.settings,
+            sqs=self.sqs,
+            ledger=self.ledger,
+            client=self.client,
+            telemetry=self.telemetry,
+            clock=self.clock,
+            sleep=self.sleep,
+        )
+
+    def fallback_deps(self) -> FallbackDeps:
+        self.settings.require("rejected_queue_url", "ledger_table", "token")
+        return FallbackDeps(
+            settings=self.settings,
+            sqs=self.sqs,
+            ledger=self.ledger,
+            client=self.client,
+            telemetry=self.telemetry,
+        )
+
+
+def _token_from_secret(raw: str | bytes | dict[str, Any]) -> str:
+    """The secret may hold the bare token or JSON like {"token": "..."} / {"api_token": "..."}."""
+    if isinstance(raw, bytes):
+        raw = raw.decode()
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text.startswith("{"):
+            return text
+        raw = json.loads(text)
+    if not isinstance(raw, dict):
+        raise ValueError("the token secret must be the bare token or a JSON object holding it")
+    for name in ("token", "api_token", "CLOUDFLARE_API_TOKEN"):
+        value = raw.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    raise ValueError("the token secret is JSON without a 'token' or 'api_token' string field")
+
+
+logging.getLogger("dnsbatch").addHandler(logging.NullHandler())
