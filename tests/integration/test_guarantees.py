@@ -269,3 +269,32 @@ def test_dry_run_plans_and_logs_but_changes_nothing(make_pipeline: PipelineFacto
     assert p.emulator.counters().get(BATCH, 0) == 0
     assert "dry run: would send" in p.logs()
     assert p.outcome_counts() == {"applied": 1}
+
+
+def test_an_allowlisted_zone_the_token_cannot_see_rejects_its_changes_with_the_reason(
+    make_pipeline: PipelineFactory,
+) -> None:
+    # GIVEN ZONES names a zone that is not in the Cloudflare account
+    p = make_pipeline(parameters={"Zones": "example.com,ghost.example"})
+    p.publish(
+        [
+            json.dumps(
+                {
+                    "zone": "ghost.example",
+                    "name": "www",
+                    "type": "A",
+                    "action": "upsert",
+                    "values": ["192.0.2.1"],
+                }
+            ),
+            change("fine", ["192.0.2.2"]),
+        ]
+    )
+    assert p.drain(120).idle
+    # THEN its change is rejected with a reason an operator can act on, and the other zone is unaffected
+    assert p.outcome_counts() == {"rejected": 1, "applied": 1}
+    (parked,) = p.read_queue("RejectedQueue")
+    assert "ghost.example" in parked["MessageAttributes"]["reason"]["StringValue"]
+    assert "Zone Read" in parked["MessageAttributes"]["reason"]["StringValue"]
+    assert p.depth("ChangeSetDeadLetterQueue") == 0
+    assert rrset(p, "fine") == ["192.0.2.2"]

@@ -270,6 +270,19 @@ def test_only_the_cloudflare_callers_may_read_the_token() -> None:
     assert readers == {"BatcherFunction", "FallbackFunction"}
 
 
+# Variables the code reads that a deployment may leave unset: a local-only token, and knobs with defaults.
+OPTIONAL_ENV = {"CLOUDFLARE_API_TOKEN", "LEDGER_TTL_DAYS", "CLOUDFLARE_REQUEST_TIMEOUT"}
+
+
+def test_the_required_list_covers_every_variable_config_reads() -> None:
+    # Read the names straight from the code, so a new variable cannot be added without deciding here
+    # whether the template must set it.
+    source = (ROOT / "layers/dnsbatch/dnsbatch/config.py").read_text()
+    read = set(re.findall(r'env(?:\.get\(|, )"([A-Z][A-Z0-9_]+)"', source))
+    assert len(read) >= 13
+    assert read - OPTIONAL_ENV <= REQUIRED_ENV, (read - OPTIONAL_ENV) - REQUIRED_ENV
+
+
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
 def test_every_environment_variable_the_code_reads_is_set(function: str) -> None:
     env = {

@@ -17,7 +17,8 @@ from typing import Any, Protocol
 from dnsbatch import queues
 from dnsbatch.chunk import chunk_operations
 from dnsbatch.cloudflare.client import CloudflareClient
-from dnsbatch.cloudflare.errors import RejectedError
+from dnsbatch.cloudflare.errors import RejectedError, ZoneNotFoundError
+from dnsbatch.cloudflare.types import Zone
 from dnsbatch.coalesce import coalesce
 from dnsbatch.config import Settings
 from dnsbatch.ledger import Entry, Ledger, Status
@@ -83,8 +84,10 @@ def process_zone(
             tel.logger.info("nothing left to apply for the zone", extra={"skipped": summary.skipped})
             return summary
 
-        zone_obj = deps.client.zone_by_name(zone, deadline=deadline)
-        _check_zone_id(settings, zone, zone_obj.id)
+        zone_obj = resolve_zone(deps, zone, changes, deadline, stage="batcher")
+        if zone_obj is None:
+            summary.rejected += len(changes)
+            return summary
         current = deps.client.list_records(zone_obj.id, deadline=deadline)
         policy = PlanPolicy(owner_id=settings.owner_id, adopt=settings.adopt_unowned, paid=zone_obj.paid)
         plan = plan_zone(changes, current, policy)
@@ -149,12 +152,29 @@ def _still_held(changes: Sequence[Change], deps: BatcherDeps, summary: ZoneSumma
     return keep
 
 
-def _check_zone_id(settings: Settings, zone: str, zone_id: str) -> None:
-    configured = settings.zones.get(zone)
-    if configured and configured != zone_id:
-        raise RuntimeError(
-            f"ZONES says {zone} is {configured}, but Cloudflare's zone of that name is {zone_id}"
+def resolve_zone(
+    deps: ZoneDeps, zone: str, changes: Sequence[Change], deadline: float, *, stage: str
+) -> Zone | None:
+    """The zone's Cloudflare object, or None after rejecting every change when the zone cannot be used:
+    it is not visible to the token, or ZONES pins another id. Retrying would not help either, and a
+    redelivery loop would only end in the DLQ without a reason per change."""
+    try:
+        found = deps.client.zone_by_name(zone, deadline=deadline)
+    except ZoneNotFoundError as exc:
+        problem = str(exc)
+    else:
+        configured = deps.settings.zones.get(zone)
+        if not configured or configured == found.id:
+            return found
+        problem = (
+            f"ZONES pins {zone} to zone id {configured}, but Cloudflare's zone of that name is {found.id}"
         )
+    deps.telemetry.logger.error(
+        "zone cannot be used; rejecting its changes", extra={"zone": zone, "error": problem}
+    )
+    for change in changes:
+        reject(deps, change, problem, stage=stage)
+    return None
 
 
 def _record_plan_outcomes(plan: ZonePlan, deps: BatcherDeps, summary: ZoneSummary) -> None:
@@ -253,6 +273,10 @@ class Sinks(Protocol):
     sqs: Any
     ledger: Ledger
     telemetry: Telemetry
+
+
+class ZoneDeps(Sinks, Protocol):
+    client: CloudflareClient
 
 
 def reject(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dnsbatch import queues
-from dnsbatch.batcher import reject
+from dnsbatch.batcher import reject, resolve_zone
 from dnsbatch.cloudflare.client import CloudflareClient
 from dnsbatch.cloudflare.errors import RejectedError
 from dnsbatch.config import Settings
@@ -49,7 +49,9 @@ def process_request(request: queues.FallbackRequest, deps: FallbackDeps, deadlin
         tel.logger.info("already finished (duplicate delivery)", extra=fields)
         return None
 
-    zone = deps.client.zone_by_name(change.key.zone, deadline=deadline)
+    zone = resolve_zone(deps, change.key.zone, [change], deadline, stage="fallback")
+    if zone is None:
+        return Outcome.REJECTED
     current = deps.client.list_records(zone.id, name=change.key.name, deadline=deadline)
     policy = PlanPolicy(owner_id=deps.settings.owner_id, adopt=deps.settings.adopt_unowned, paid=zone.paid)
     plan = plan_zone([change], current, policy)
