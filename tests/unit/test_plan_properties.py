@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +34,9 @@ VALUES = {
     # Global addresses: Cloudflare (and the emulator) refuse to proxy private or documentation ranges.
     "A": ["93.184.216.34", "93.184.216.35", "93.184.216.36"],
     "TXT": ['"one"', '"two"', '"three"'],
-    "MX": ["10 mx1.example.net", "20 mx1.example.net", "10 mx2.example.net"],
+    # Hosts at several priorities: moving priorities between the hosts of a set must never make a patch
+    # give one record a host another record of the set still holds (Cloudflare: 81058).
+    "MX": [f"{p} mx{h}.example.net" for h in (1, 2, 3) for p in (10, 20, 30)],
     "CNAME": ["t1.example.net", "t2.example.net"],
 }
 COMMENTS = [ownership.with_marker(None, OWNER), ownership.with_marker("old", OWNER), None, "[dnsbatch:other]"]
@@ -243,3 +246,37 @@ def test_chunking_keeps_names_whole_within_size_and_deletes_before_posts(
 
 def _shape(op: Operation) -> tuple[OpKind, RecordSetKey, str | None]:
     return (op.kind, op.key, op.record_id)
+
+
+def _mx_set(pairs: Sequence[tuple[int, str]]) -> tuple[Any, ...]:
+    return tuple(parse_value("MX", f"{p} {h}", name=NAMES[0]) for p, h in pairs)
+
+
+@pytest.mark.parametrize("priorities", list(itertools.permutations((10, 20, 30))))
+@pytest.mark.parametrize("start", list(itertools.permutations((10, 20, 30))))
+def test_moving_priorities_between_the_hosts_of_a_set_never_collides(
+    start: tuple[int, ...], priorities: tuple[int, ...]
+) -> None:
+    # Cloudflare treats MX records with one host as duplicates whatever their priority, so the plan must
+    # move each host's priority on its own record, never hand a host to another record first.
+    hosts = ("a.example.net", "b.example.net", "c.example.net")
+    marker = ownership.with_marker(None, OWNER)
+    bodies = [
+        {"type": "MX", "name": NAMES[0], "ttl": 1, "comment": marker, **record_fields("MX", v)}
+        for v in _mx_set(list(zip(start, hosts, strict=True)))
+    ]
+    emulator, zone_id = emulated_zone(bodies, paid=False)
+    key = RecordSetKey(ZONE, NAMES[0], "MX")
+    change = Change(
+        key=key,
+        action=Action.UPSERT,
+        values=_mx_set(sorted(zip(priorities, hosts, strict=True))),
+        version=1,
+        ref=EventRef("m", 0),
+    )
+    policy = PlanPolicy(owner_id=OWNER)
+    plan = plan_zone([change], records_of(emulator, zone_id), policy)
+    for chunk in chunk_operations(plan.operations, 200):
+        emulator.batch(zone_id, chunk.batch_body())
+    assert_as_desired(change, of_set(records_of(emulator, zone_id), key), policy)
+    assert all(op.kind is OpKind.PATCH for op in plan.operations)

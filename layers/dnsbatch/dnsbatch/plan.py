@@ -20,7 +20,7 @@ from typing import Any
 from dnsbatch import ownership
 from dnsbatch.cloudflare.types import Record
 from dnsbatch.model import Action, Change, Operation, OpKind, RecordSetKey, RecordValue
-from dnsbatch.rdata import PROXIABLE_TYPES, record_fields, value_from_record
+from dnsbatch.rdata import PROXIABLE_TYPES, duplicate_key, record_fields, value_from_record
 
 # A delegation's DS records sit beside its NS records (RFC 4035); everything else is refused there.
 _NS_PEERS = frozenset({"NS", "DS"})
@@ -244,13 +244,28 @@ def _set_operations(change: Change, records: Sequence[Record], policy: PlanPolic
     surplus = [r for r in surplus if r.id not in kept]
 
     # A value that is going away lends its record id to a new value: one patch instead of delete + post,
-    # which keeps the record's id and never leaves the set emptier than needed in between.
-    reused = min(len(missing), len(surplus))
-    for value, record in zip(missing[:reused], surplus[:reused], strict=True):
+    # which keeps the record's id and never leaves the set emptier than needed in between. A record that
+    # Cloudflare would see as the same record as a new value (an MX host at another priority) must be the
+    # one that becomes it: patching another record to that host first would collide with it (81058),
+    # because a batch runs its patches one by one.
+    pairs: list[tuple[RecordValue, Record]] = []
+    by_identity = {duplicate_key(key.type, current_values[r.id]): r for r in surplus}
+    unpaired: list[RecordValue] = []
+    for value in missing:
+        record = by_identity.pop(duplicate_key(key.type, value), None)
+        if record is None:
+            unpaired.append(value)
+        else:
+            pairs.append((value, record))
+    paired_ids = {r.id for _, r in pairs}
+    surplus = [r for r in surplus if r.id not in paired_ids]
+    reused = min(len(unpaired), len(surplus))
+    pairs.extend(zip(unpaired[:reused], surplus[:reused], strict=True))
+    for value, record in pairs:
         fields = _content_changes(key.type, current_values[record.id], value)
         fields.update(_attribute_changes(record, desired))
         patches.append(_patch(key, record, fields))
-    posts = [_post(key, value, desired) for value in missing[reused:]]
+    posts = [_post(key, value, desired) for value in unpaired[reused:]]
     deletes = [_delete(key, r) for r in surplus[reused:]]
     return deletes + sorted(patches, key=lambda op: op.record_id or "") + posts
 
