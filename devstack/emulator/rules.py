@@ -52,6 +52,12 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "SSHFP": ("algorithm", "type", "fingerprint"),
     "URI": ("weight", "target"),
 }
+# MX, URI and SRV keep their priority out of `content` (SRV's stays in `data` and is echoed at the top
+# level). The duplicate check (81058, `state._check_conflicts`) compares type, name and content with case
+# folded, so two MX records with the same host and different priorities are "identical", as are SRV/URI
+# records differing only in priority and any records whose contents differ only in letter case (e.g. a
+# CAA value). Cloudflare documents only "same type+name+content" (api-notes §3); this is the strictest
+# plausible reading, chosen on purpose, and dnsbatch.rdata.parse_values refuses such sets to match.
 PRIORITY_TYPES = frozenset({"MX", "URI"})
 CAA_TAGS = frozenset({"issue", "issuewild", "iodef"})
 MAX_TTL = 86_400

@@ -202,6 +202,57 @@ def test_identical_record_is_rejected_but_round_robin_is_fine(state: Emulator) -
     assert code_of(state.create_record, z, a("RR.example.com", "192.0.2.1")) == (400, 81058)
 
 
+def mx(host: str, priority: int) -> dict[str, Any]:
+    return {"type": "MX", "name": "@", "content": host, "priority": priority}
+
+
+def srv(priority: int, weight: int = 5) -> dict[str, Any]:
+    data = {"priority": priority, "weight": weight, "port": 5060, "target": "sip.example.com"}
+    return {"type": "SRV", "name": "_sip._tcp", "data": data}
+
+
+def uri(priority: int, target: str = "https://example.com/") -> dict[str, Any]:
+    return {"type": "URI", "name": "u", "priority": priority, "data": {"weight": 1, "target": target}}
+
+
+def caa(value: str) -> dict[str, Any]:
+    return {"type": "CAA", "name": "@", "data": {"flags": 0, "tag": "issue", "value": value}}
+
+
+# Undocumented at Cloudflare; the emulator deliberately takes the strictest reading (see rules.py), and
+# dnsbatch.rdata.parse_values refuses the same sets at ingest.
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (mx("mx1.example.com", 10), mx("MX1.example.com.", 20)),
+        (srv(10), srv(20)),
+        (uri(10), uri(20)),
+        (uri(10, "https://example.com/a"), uri(10, "https://example.com/A")),
+        (caa("ca.example"), caa("CA.Example")),
+    ],
+)
+def test_records_differing_only_in_priority_or_letter_case_are_identical_81058(
+    state: Emulator, first: dict[str, Any], second: dict[str, Any]
+) -> None:
+    z = zone(state)
+    state.create_record(z, first)
+    assert code_of(state.create_record, z, second) == (400, 81058)
+
+
+def test_one_mx_host_at_two_priorities_in_one_batch_fails_it_with_81058(state: Emulator) -> None:
+    z = zone(state)
+    posts = [mx("mx1.example.com", 10), mx("mx1.example.com", 20)]
+    assert code_of(state.batch, z, {"posts": posts}) == (400, 81058)
+    assert state.records(z) == []
+
+
+def test_records_differing_in_more_than_priority_or_case_coexist(state: Emulator) -> None:
+    z = zone(state)
+    for body in (mx("mx1.example.com", 10), mx("mx2.example.com", 10), srv(10), srv(10, weight=6)):
+        state.create_record(z, body)
+    assert len(state.records(z)) == 4
+
+
 def test_unknown_record_id_is_a_404_81044(state: Emulator) -> None:
     z = zone(state)
     assert code_of(state.get_record, z, "f" * 32) == (404, 81044)

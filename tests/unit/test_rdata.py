@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,7 +11,8 @@ from hypothesis import strategies as st
 from strategies_events import HOST_NAME, SRV_NAME, ZONE, name_for, values_of
 
 from dnsbatch.cloudflare.types import Record
-from dnsbatch.model import RecordValue
+from dnsbatch.events import parse_message
+from dnsbatch.model import EventRef, RecordValue
 from dnsbatch.rdata import (
     SUPPORTED_TYPES,
     RdataError,
@@ -198,6 +200,74 @@ def test_unsupported_type_is_rejected_naming_the_allowed_types() -> None:
 def test_duplicate_values_after_canonicalisation_are_rejected() -> None:
     with pytest.raises(RdataError, match=r"values\[1\].*same record as values\[0\]"):
         parse_values("AAAA", ["2001:db8::1", "2001:DB8:0::1"], name=HOST_NAME, zone=ZONE)
+
+
+def test_mx_set_with_one_host_at_two_priorities_is_rejected_because_cloudflare_sees_duplicates() -> None:
+    # Cloudflare's 81058 compares type+name+content, and an MX's content is its host alone.
+    with pytest.raises(RdataError) as info:
+        parse_values("MX", ["10 mx1.example.com", "20 MX1.Example.com."], name=ZONE, zone=ZONE)
+    assert str(info.value) == (
+        "values[1]: mx1.example.com appears twice with different priorities; "
+        "Cloudflare treats records with the same host as duplicates"
+    )
+    assert info.value.field == "values[1]"
+
+
+@pytest.mark.parametrize(
+    ("type_", "texts", "message"),
+    [
+        (
+            "SRV",
+            ["10 5 5060 sip.example.com", "20 5 5060 sip.example.com"],
+            r"values\[1\]: SRV 5 5060 sip\.example\.com appears twice with different priorities; "
+            r"Cloudflare treats records with the same weight, port and target as duplicates",
+        ),
+        (
+            "URI",
+            ['10 1 "https://example.com/"', '20 1 "https://example.com/"'],
+            r'values\[1\]: URI 1 "https://example\.com/" appears twice with different priorities; '
+            r"Cloudflare treats records with the same weight and target as duplicates",
+        ),
+        ("CAA", ['0 issue "ca.example"', '0 issue "CA.Example"'], r"values\[1\]: .* only in letter case"),
+        ("URI", ['10 1 "https://x/a"', '10 1 "https://x/A"'], r"values\[1\]: .* only in letter case"),
+        ("TXT", ["token=abc", "token=ABC"], r"values\[1\]: .*differs from values\[0\] only in letter case"),
+    ],
+)
+def test_values_cloudflare_would_take_for_the_same_record_are_rejected(
+    type_: str, texts: list[str], message: str
+) -> None:
+    with pytest.raises(RdataError, match=message):
+        parse_values(type_, texts, name=name_for(type_), zone=ZONE)
+
+
+@pytest.mark.parametrize(
+    ("type_", "texts"),
+    [
+        ("MX", ["10 mx1.example.com", "10 mx2.example.com"]),
+        ("SRV", ["10 5 5060 sip.example.com", "10 6 5060 sip.example.com"]),
+        ("URI", ['10 1 "https://example.com/"', '10 2 "https://example.com/"']),
+        ("CAA", ['0 issue "ca.example"', '0 issuewild "ca.example"']),
+    ],
+)
+def test_values_differing_in_more_than_priority_or_case_form_a_valid_set(
+    type_: str, texts: list[str]
+) -> None:
+    assert len(parse_values(type_, texts, name=name_for(type_), zone=ZONE)) == 2
+
+
+def test_an_event_with_one_mx_host_at_two_priorities_is_rejected_by_parse_message() -> None:
+    body = {
+        "zone": ZONE,
+        "name": "@",
+        "type": "MX",
+        "action": "upsert",
+        "values": ["10 mx1.example.com", "20 mx1.example.com"],
+    }
+    result = parse_message(json.dumps(body), EventRef(message_id="m-1", sent_timestamp=1), zones=[ZONE])
+    assert result.changes == ()
+    [rejection] = result.rejections
+    assert rejection.field == "values[1]"
+    assert "mx1.example.com appears twice with different priorities" in rejection.reason
 
 
 def test_cname_set_holds_exactly_one_value() -> None:

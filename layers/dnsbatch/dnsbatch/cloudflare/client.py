@@ -2,50 +2,42 @@
 
 Every call goes through one pooled ``httpx.Client`` and one retry loop (``_call``). The client is meant to
 live at module scope in a Lambda and be reused across warm invocations: it keeps its connection pool, its
-zone cache and its pacing state.
+zone cache and its pacing state. Reading the response envelope lives in ``responses``, the endpoints in
+``paths`` and the token's handling in ``token``.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import httpx
 
-from dnsbatch.cloudflare.errors import (
-    AuthenticationError,
-    CloudflareError,
-    TransientError,
-    ZoneNotFoundError,
-    error_from_response,
-    malformed,
+from dnsbatch.cloudflare.errors import AuthenticationError, CloudflareError, TransientError, ZoneNotFoundError
+from dnsbatch.cloudflare.paths import BATCH, RECORD, RECORDS, ZONES, batch_path, record_path, records_path
+from dnsbatch.cloudflare.responses import (
+    int_or,
+    interpret,
+    parse_batch,
+    parse_deleted,
+    parse_page,
+    parse_record,
+    parse_zones,
 )
-from dnsbatch.cloudflare.retry import RetryPolicy, parse_retry_after
+from dnsbatch.cloudflare.retry import RetryPolicy
+from dnsbatch.cloudflare.token import Secret
 from dnsbatch.cloudflare.types import BatchResult, Record, Zone
 
 logger = logging.getLogger("dnsbatch.cloudflare")
 
 DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
 USER_AGENT = "dnsbatch/0.1"
-
-ZONES = "/zones"
-RECORDS = "/zones/{zone_id}/dns_records"
-RECORD = "/zones/{zone_id}/dns_records/{dns_record_id}"
-BATCH = "/zones/{zone_id}/dns_records/batch"
-
-# RFC 6750 b64token. Anything else (a trailing newline from a secret, a quote) would either break the header
-# or make httpx/h11 raise an error whose text quotes the header value, token included.
-_TOKEN_RE = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-
-_MIN_REDACTED_LEN = 8
 
 T = TypeVar("T")
 
@@ -65,23 +57,6 @@ class RequestInfo:
     def endpoint(self) -> str:
         """``"POST /zones/{zone_id}/dns_records/batch"``: the key the emulator counts requests by."""
         return f"{self.method} {self.path}"
-
-
-class _Secret:
-    """Holds the token so that repr/vars/debuggers of the client never show it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "<redacted>"
-
-    __str__ = __repr__
 
 
 class CloudflareClient:
@@ -121,20 +96,13 @@ class CloudflareClient:
     ) -> None:
         if not base_url.startswith(("https://", "http://")):
             raise ValueError(f"base_url must be an http(s) URL, got {base_url!r}")
-        token = token.strip()
-        if not token:
-            raise ValueError("the Cloudflare API token is empty")
-        if not _TOKEN_RE.fullmatch(token):
-            raise ValueError(
-                "the Cloudflare API token has characters a bearer token cannot contain "
-                "(whitespace, quotes or non-ASCII); check how it was stored"
-            )
+        secret = Secret.checked(token)
         if per_page < 1:
             raise ValueError(f"per_page must be >= 1, got {per_page}")
         if min_interval < 0 or timeout <= 0:
             raise ValueError("min_interval must be >= 0 and timeout > 0")
         self._base_url = base_url.rstrip("/")
-        self._token = _Secret(token)
+        self._token = secret
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client(headers={"User-Agent": USER_AGENT})
         self._clock = clock
@@ -179,7 +147,7 @@ class CloudflareClient:
         cached = self._zones.get(key)
         if cached is not None:
             return cached
-        zones = self._call("GET", ZONES, ZONES, _parse_zones, params={"name": key}, deadline=deadline)
+        zones = self._call("GET", ZONES, ZONES, parse_zones, params={"name": key}, deadline=deadline)
         zone = next((z for z in zones if z.name == key), None)
         if zone is None:
             error = ZoneNotFoundError(
@@ -202,7 +170,7 @@ class CloudflareClient:
         deadline: float | None = None,
     ) -> list[Record]:
         """Every record of the zone (all pages); optionally only one exact ``name`` and/or ``type``."""
-        path = f"/zones/{_seg(zone_id)}/dns_records"
+        path = records_path(zone_id)
         params: dict[str, str | int] = {"per_page": self._per_page}
         if name is not None:
             params["name.exact"] = name  # what the official SDK sends; plain ?name= is its alias
@@ -212,14 +180,14 @@ class CloudflareClient:
         page = 1
         while True:
             batch, info = self._call(
-                "GET", RECORDS, path, _parse_page, params={**params, "page": page}, deadline=deadline
+                "GET", RECORDS, path, parse_page, params={**params, "page": page}, deadline=deadline
             )
             new = [r for r in batch if r.id not in records]
             # Pages are offsets into a live list: a concurrent delete can shift a record onto a page we
             # already read (seen twice). Keep the first copy; the planner tolerates a re-read.
             records.update((r.id, r) for r in new)
-            per_page = _int_or(info.get("per_page"), self._per_page)  # the server may cap per_page
-            total_pages = _int_or(info.get("total_pages"), 0)
+            per_page = int_or(info.get("per_page"), self._per_page)  # the server may cap per_page
+            total_pages = int_or(info.get("total_pages"), 0)
             if not batch or len(batch) < per_page:
                 break
             if total_pages:
@@ -238,38 +206,38 @@ class CloudflareClient:
         unknown-id error and raises ``RejectedError``. That is deliberate. The pipeline re-reads the zone
         and re-plans, which converges; not retrying would instead leave the change to SQS redelivery.
         """
-        path = f"/zones/{_seg(zone_id)}/dns_records/batch"
-        return self._call("POST", BATCH, path, _parse_batch, body=dict(body), deadline=deadline)
+        path = batch_path(zone_id)
+        return self._call("POST", BATCH, path, parse_batch, body=dict(body), deadline=deadline)
 
     def get_record(self, zone_id: str, record_id: str, *, deadline: float | None = None) -> Record:
         """One record by id."""
-        return self._call("GET", RECORD, _record_path(zone_id, record_id), _parse_record, deadline=deadline)
+        return self._call("GET", RECORD, record_path(zone_id, record_id), parse_record, deadline=deadline)
 
     def create_record(
         self, zone_id: str, body: Mapping[str, Any], *, deadline: float | None = None
     ) -> Record:
         """Create a record (``POST .../dns_records``). A retry after an ambiguous failure may hit 81058."""
-        path = f"/zones/{_seg(zone_id)}/dns_records"
-        return self._call("POST", RECORDS, path, _parse_record, body=dict(body), deadline=deadline)
+        path = records_path(zone_id)
+        return self._call("POST", RECORDS, path, parse_record, body=dict(body), deadline=deadline)
 
     def put_record(
         self, zone_id: str, record_id: str, body: Mapping[str, Any], *, deadline: float | None = None
     ) -> Record:
         """Overwrite a record; fields left out go back to their defaults."""
-        path = _record_path(zone_id, record_id)
-        return self._call("PUT", RECORD, path, _parse_record, body=dict(body), deadline=deadline)
+        path = record_path(zone_id, record_id)
+        return self._call("PUT", RECORD, path, parse_record, body=dict(body), deadline=deadline)
 
     def patch_record(
         self, zone_id: str, record_id: str, body: Mapping[str, Any], *, deadline: float | None = None
     ) -> Record:
         """Change some fields of a record; the others keep their values."""
-        path = _record_path(zone_id, record_id)
-        return self._call("PATCH", RECORD, path, _parse_record, body=dict(body), deadline=deadline)
+        path = record_path(zone_id, record_id)
+        return self._call("PATCH", RECORD, path, parse_record, body=dict(body), deadline=deadline)
 
     def delete_record(self, zone_id: str, record_id: str, *, deadline: float | None = None) -> str:
         """Delete a record; returns its id. A retry after an ambiguous failure may find it already gone."""
-        path = _record_path(zone_id, record_id)
-        return self._call("DELETE", RECORD, path, _parse_deleted, deadline=deadline)
+        path = record_path(zone_id, record_id)
+        return self._call("DELETE", RECORD, path, parse_deleted, deadline=deadline)
 
     # -- the one place HTTP happens ----------------------------------------------------------------------
 
@@ -379,7 +347,7 @@ class CloudflareClient:
             assert failure is not None
             outcome = failure
         else:
-            outcome = self._interpret(method, path, response, parse)
+            outcome = interpret(method, path, response, parse, redact=self._redact)
             if isinstance(outcome, TransientError) and outcome.kind != "http":
                 kind = outcome.kind
         status = None if response is None else response.status_code
@@ -392,33 +360,6 @@ class CloudflareClient:
         )
         self._notify(RequestInfo(method, template, status, kind, elapsed, attempt))
         return outcome
-
-    def _interpret(
-        self, method: str, path: str, response: httpx.Response, parse: Callable[[Mapping[str, Any]], T]
-    ) -> T | CloudflareError:
-        status = response.status_code
-        ray_id = response.headers.get("cf-ray")
-        try:
-            payload: object = response.json()
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError
-            payload = None
-        if 200 <= status < 300 and isinstance(payload, Mapping) and payload.get("success") is not False:
-            try:
-                return parse(payload)
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                problem = f"unexpected result ({type(exc).__name__}: {self._redact(str(exc))})"
-                return malformed(method, path, status, problem, ray_id=ray_id)
-        retry_after = parse_retry_after(response.headers.get("retry-after"), now_wall=time.time())
-        return error_from_response(
-            method,
-            path,
-            status,
-            payload,
-            text=response.text if payload is None else "",
-            retry_after=retry_after,
-            ray_id=ray_id,
-            redact=self._redact,
-        )
 
     def _pace(self) -> None:
         if self._min_interval <= 0:
@@ -440,63 +381,4 @@ class CloudflareClient:
             logger.warning("on_request hook raised; ignored", exc_info=True, extra={"path": info.path})
 
     def _redact(self, text: str) -> str:
-        token = self._token.reveal()
-        # A toy token such as "t" (emulator tests) would shred every message; real tokens are 40 characters.
-        return text.replace(token, "[REDACTED]") if len(token) >= _MIN_REDACTED_LEN else text
-
-
-def _seg(value: str) -> str:
-    """An id as one path segment; quoting keeps a stray '/' or '?' from changing the endpoint."""
-    if not value:
-        raise ValueError("an empty id cannot be used in a Cloudflare API path")
-    return quote(value, safe="")
-
-
-def _record_path(zone_id: str, record_id: str) -> str:
-    return f"/zones/{_seg(zone_id)}/dns_records/{_seg(record_id)}"
-
-
-def _int_or(value: object, default: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default
-
-
-def _result(payload: Mapping[str, Any]) -> Any:
-    if "result" not in payload:
-        raise KeyError("result")
-    return payload["result"]
-
-
-def _parse_zones(payload: Mapping[str, Any]) -> list[Zone]:
-    result = _result(payload)
-    if not isinstance(result, list):
-        raise TypeError("result is not a list of zones")
-    return [Zone.from_api(z) for z in result]
-
-
-def _parse_page(payload: Mapping[str, Any]) -> tuple[list[Record], Mapping[str, Any]]:
-    result = _result(payload)
-    if not isinstance(result, list):
-        raise TypeError("result is not a list of records")
-    info = payload.get("result_info")
-    return [Record.from_api(r) for r in result], info if isinstance(info, Mapping) else {}
-
-
-def _parse_record(payload: Mapping[str, Any]) -> Record:
-    result = _result(payload)
-    if not isinstance(result, Mapping):
-        raise TypeError("result is not a record object")
-    return Record.from_api(result)
-
-
-def _parse_batch(payload: Mapping[str, Any]) -> BatchResult:
-    result = _result(payload)
-    if not isinstance(result, Mapping):
-        raise TypeError("result is not a batch result object")
-    return BatchResult.from_api(result)
-
-
-def _parse_deleted(payload: Mapping[str, Any]) -> str:
-    result = _result(payload)
-    if not isinstance(result, Mapping):
-        raise TypeError("result is not an object with an id")
-    return str(result["id"])
+        return self._token.redact(text)
