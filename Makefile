@@ -39,7 +39,7 @@ format: venv ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint ## the whole gate: lint, type check, then every test suite (unit, emulator, client, integration, fuzz)
+test: lint validate ## the whole gate: lint, type check, sam validate --lint, then every test suite
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: venv ## the tests without the slow marker, no lint
