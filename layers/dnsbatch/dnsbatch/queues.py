@@ -42,27 +42,33 @@ def changeset_messages(
 ) -> list[OutgoingMessage]:
     """One zone's changes as ChangeSetQueue messages, split by size. The dedup id is the content hash,
     so an aggregator retry that resends the same part inside SQS's 5-minute window is dropped by SQS."""
+    # What the envelope costs around the changes, measured with the widest part counters.
+    budget = max_bytes - len(_changeset_body(zone, changeset_id, 999_999, 999_999, ""))
     parts: list[list[tuple[Change, str]]] = [[]]
     size = 0
     for change in changes:
-        encoded = _dumps(change.to_dict())
-        if parts[-1] and size + len(encoded) + 200 > max_bytes:
+        encoded = _dumps(change.to_dict())  # ASCII (json.dumps escapes the rest): characters == bytes
+        if parts[-1] and size + len(encoded) > budget:
             parts.append([])
             size = 0
         parts[-1].append((change, encoded))
-        size += len(encoded) + 1
+        size += len(encoded) + 1  # and its comma
     messages = []
     for number, part in enumerate(parts, start=1):
-        body = (
-            f'{{"changeset_id":{json.dumps(changeset_id)},"zone":{json.dumps(zone)},'
-            f'"part":{number},"parts":{len(parts)},"changes":[{",".join(e for _, e in part)}]}}'
-        )
+        body = _changeset_body(zone, changeset_id, number, len(parts), ",".join(e for _, e in part))
         # The dedup id must not depend on changeset_id (new per invocation), only on what is carried.
         dedup = _digest(zone + "\n" + "\n".join(e for _, e in part))[:128]
         messages.append(
             OutgoingMessage(body=body, changes=tuple(c for c, _ in part), group_id=zone, dedup_id=dedup)
         )
     return messages
+
+
+def _changeset_body(zone: str, changeset_id: str, number: int, parts: int, changes: str) -> str:
+    return (
+        f'{{"changeset_id":{json.dumps(changeset_id)},"zone":{json.dumps(zone)},'
+        f'"part":{number},"parts":{parts},"changes":[{changes}]}}'
+    )
 
 
 @dataclass(frozen=True, slots=True)
