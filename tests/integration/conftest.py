@@ -11,18 +11,10 @@ import pytest
 from integration_helpers import PipelineFactory
 
 from devstack.emulator import ZoneSpec
-from devstack.stack.aws import start_moto
 from devstack.stack.pipeline import LocalPipeline, PipelineOptions
 
 # Distinctive, so that a leak anywhere (logs, reports, queues) is found by a plain substring search.
 TOKEN = "cfut-SECRET-0123456789abcdefTOKEN"
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    server, endpoint = start_moto()
-    yield endpoint
-    server.stop()
 
 
 @pytest.fixture

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devstack.stack.aws import LocalStack, create_stack, start_moto
+from devstack.stack.aws import LocalStack, create_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 PARAMETERS = {"Zones": "example.com"}
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    server, endpoint = start_moto()
-    yield endpoint
-    server.stop()
 
 
 @pytest.fixture

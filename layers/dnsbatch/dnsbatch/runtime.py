@@ -45,6 +45,8 @@ class Runtime:
             copy_config_to_registered_loggers(source_logger=logger, include={"dnsbatch.cloudflare"})
         self.clock = time.monotonic
         self.sleep = time.sleep
+        # Powertools' documented knob for how long a fetched secret is reused (default 300 s).
+        self.token_max_age = int(os.environ.get("POWERTOOLS_PARAMETERS_MAX_AGE", "300"))
 
     @cached_property
     def settings(self) -> Settings:
@@ -92,18 +94,29 @@ class Runtime:
         """Release connection pools (the local runner and tests start many runtimes in one process)."""
         self.reset_client()
         self._force_token_fetch = False
-        for name in ("sqs", "ledger"):
-            resource = self.__dict__.pop(name, None)
-            client = getattr(resource, "client", resource)
+        ledger = self.__dict__.pop("ledger", None)
+        secrets = self.__dict__.pop("secrets", None)
+        clients = [self.__dict__.pop("sqs", None), ledger and ledger.client, secrets and secrets.client]
+        for client in clients:
             if client is not None:
                 client.close()
+
+    @cached_property
+    def secrets(self) -> parameters.SecretsProvider:
+        # A provider of our own rather than Powertools' process-wide default: its boto3 client and its
+        # cache then belong to this runtime (the local runner and the tests start many in one process).
+        return parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 
     def _token(self) -> str:
         settings = self.settings
         if settings.api_token:
             return settings.api_token
-        raw = parameters.get_secret(settings.api_token_secret or "", force_fetch=self._force_token_fetch)
+        raw = self.secrets.get(
+            settings.api_token_secret or "", max_age=self.token_max_age, force_fetch=self._force_token_fetch
+        )
         self._force_token_fetch = False
+        if raw is None:
+            raise ValueError(f"the secret {settings.api_token_secret!r} has no value")
         return _token_from_secret(raw)
 
     def _count_request(self, info: RequestInfo) -> None:
