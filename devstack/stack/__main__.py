@@ -26,9 +26,15 @@ FUNCTIONS = {"aggregator": "AggregatorFunction", "batcher": "BatcherFunction", "
 def read_windows(path: Path) -> list[list[str]]:
     """A JSON array (one window) or JSON lines: one message body per line, '---' between windows,
     '#' comments and blank lines ignored."""
-    text = path.read_text()
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SystemExit(f"{path}: cannot read the events file ({exc.strerror or exc})") from None
     if path.suffix == ".json":
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise SystemExit(f"{path}: not valid JSON ({exc})") from None
         if not isinstance(data, list):
             raise SystemExit(f"{path}: a .json events file must hold a JSON array of message bodies")
         return [[b if isinstance(b, str) else json.dumps(b) for b in data]]

@@ -30,6 +30,7 @@ def build_report(
         rejected.append(
             {
                 "stage": attrs.get("stage"),
+                "zone": attrs.get("zone"),
                 "record_set": attrs.get("record_set"),
                 "cf_code": attrs.get("cf_code"),
                 "reason": attrs.get("reason"),
@@ -89,7 +90,7 @@ def format_report(report: dict[str, Any], log_path: Path | None = None) -> str:
     out.append(f"rejections         {len(report['rejections'])}")
     for r in report["rejections"]:
         code = f" [{r['cf_code']}]" if r["cf_code"] else ""
-        where = f" {r['record_set']}" if r["record_set"] else ""
+        where = f" {r['zone']} {r['record_set']}" if r["record_set"] else ""
         out.append(f"    {r['stage']}{where}{code}: {r['reason']}")
     out.append(f"dead-letter queues {', '.join(f'{k}={v}' for k, v in report['dead_letter_queues'].items())}")
     out.append(f"drained            {'yes' if report['drained'] else 'NO (timed out)'}")

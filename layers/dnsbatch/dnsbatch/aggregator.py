@@ -76,6 +76,8 @@ def aggregate(records: Sequence[Mapping[str, Any]], deps: AggregatorDeps) -> Agg
                         field=rejection.field,
                         source_message_id=ref.message_id,
                         event_index=rejection.ref.index,
+                        zone=None if rejection.key is None else rejection.key.zone,
+                        record_set=None if rejection.key is None else str(rejection.key),
                     ),
                 )
                 tel.outcome(Outcome.REJECTED, ref=rejection.ref, key=rejection.key, reason=rejection.reason)

@@ -295,7 +295,8 @@ def reject(
         stage=stage,
         source_message_id=change.ref.message_id,
         event_index=change.ref.index,
-        record_set=f"{change.key.zone} {change.key.name} {change.key.type}",
+        zone=change.key.zone,
+        record_set=f"{change.key.name} {change.key.type}",
         cf_code=cf_code,
     )
     queues.send(deps.sqs, deps.settings.rejected_queue_url or "", message)

@@ -252,11 +252,12 @@ def _set_operations(change: Change, records: Sequence[Record], policy: PlanPolic
     by_identity = {duplicate_key(key.type, current_values[r.id]): r for r in surplus}
     unpaired: list[RecordValue] = []
     for value in missing:
-        record = by_identity.pop(duplicate_key(key.type, value), None)
-        if record is None:
+        identity = duplicate_key(key.type, value)
+        holder = by_identity.pop(identity, None)
+        if holder is None:
             unpaired.append(value)
         else:
-            pairs.append((value, record))
+            pairs.append((value, holder))
     paired_ids = {r.id for _, r in pairs}
     surplus = [r for r in surplus if r.id not in paired_ids]
     reused = min(len(unpaired), len(surplus))
