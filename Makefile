@@ -40,10 +40,10 @@ format: venv ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff format .
 
 test: lint validate ## the whole gate: lint, type check, sam validate --lint, then every test suite
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: venv ## the tests without the slow marker, no lint
-	$(PY) -m pytest -n 2 -m 'not slow' $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup -m 'not slow' $(PYTEST_ARGS)
 
 emulator: venv ## run the Cloudflare emulator alone: make emulator PORT=8787 ZONES="example.com=free shop.example=pro"
 	$(PY) -m devstack.emulator --port $(PORT) $(foreach z,$(ZONES),--zone $(z))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from collections.abc import Callable
 
+from bench.timing import best_of
 from dnsbatch.coalesce import coalesce
 from dnsbatch.events import parse_message
 from dnsbatch.model import Change, EventRef
@@ -57,15 +57,6 @@ def _bodies(count: int, seed: int = 7) -> list[tuple[str, EventRef]]:
     return out
 
 
-def _best(func: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def _pipeline(bodies: list[tuple[str, EventRef]]) -> tuple[int, int, int]:
     accepted: list[Change] = []
     rejected = 0
@@ -83,8 +74,8 @@ def run(quick: bool = False) -> list[str]:
     for count in (1_000,) if quick else (10_000, 100_000):
         bodies = _bodies(count)
         winners, superseded, rejected = _pipeline(bodies)
-        t_json = _best(lambda bodies=bodies: [json.loads(b) for b, _ in bodies])  # type: ignore[misc]
-        t_full = _best(lambda bodies=bodies: _pipeline(bodies))  # type: ignore[misc]
+        t_json = best_of(REPEATS, lambda bodies=bodies: [json.loads(b) for b, _ in bodies])  # type: ignore[misc]
+        t_full = best_of(REPEATS, lambda bodies=bodies: _pipeline(bodies))  # type: ignore[misc]
         lines.append(
             f"  {count:>7,} events: {count / t_full:>10,.0f} events/s ({t_full * 1e3:8.1f} ms); "
             f"json.loads alone {count / t_json:>12,.0f} events/s ({t_json * 1e3:7.1f} ms); "

@@ -8,10 +8,9 @@ and a quarter are deleted. The reference is the least any planner must do: index
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
-from collections.abc import Callable
 
+from bench.timing import best_of
 from dnsbatch import ownership
 from dnsbatch.chunk import chunk_operations
 from dnsbatch.cloudflare.types import Record
@@ -52,15 +51,6 @@ def _changes(records: int, changed: int) -> list[Change]:
     return out
 
 
-def _best_of(runs: int, work: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def run(quick: bool = False) -> list[str]:
     """Measure and return report lines (quick: 1,000 records / 100 changes; else 100,000 / 10,000)."""
     records, changed = (1_000, 100) if quick else (100_000, 10_000)
@@ -78,9 +68,9 @@ def run(quick: bool = False) -> list[str]:
 
     plan = plan_zone(changes, current, POLICY)
     chunks = chunk_operations(plan.operations, CHUNK_SIZE)
-    ref_s = _best_of(3, reference)
-    plan_s = _best_of(3, lambda: plan_zone(changes, current, POLICY))
-    both_s = _best_of(3, plan_and_chunk)
+    ref_s = best_of(3, reference)
+    plan_s = best_of(3, lambda: plan_zone(changes, current, POLICY))
+    both_s = best_of(3, plan_and_chunk)
     return [
         f"plan: zone of {records:,} records, {changed:,} changed record sets -> "
         f"{len(plan.operations):,} operations, {len(chunks)} chunks of <= {CHUNK_SIZE} "
