@@ -14,7 +14,7 @@ from integration_helpers import PipelineFactory, change, rrset
 from devstack.emulator import FaultConfig, ZoneSpec
 from devstack.stack.context import LambdaContext
 from devstack.stack.pipeline import count_events
-from dnsbatch import batcher
+from dnsbatch import batcher, queues
 
 BATCH = "POST /zones/{zone_id}/dns_records/batch"
 LIST = "GET /zones/{zone_id}/dns_records"
@@ -298,3 +298,27 @@ def test_an_allowlisted_zone_the_token_cannot_see_rejects_its_changes_with_the_r
     assert "Zone Read" in parked["MessageAttributes"]["reason"]["StringValue"]
     assert p.depth("ChangeSetDeadLetterQueue") == 0
     assert rrset(p, "fine") == ["192.0.2.2"]
+
+
+def test_an_aggregator_that_fails_after_claiming_loses_nothing_on_redelivery(
+    make_pipeline: PipelineFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the change-set queue refuses the aggregator's first send (after the claims were written)
+    p = make_pipeline(time_scale=0.0005, context_time_scale=0.01)
+    real_send = queues.send
+    failures: list[str] = []
+
+    def flaky_send(sqs: Any, queue_url: str, message: Any) -> None:
+        if queue_url == p.queue_url("ChangeSetQueue") and not failures:
+            failures.append(queue_url)
+            raise RuntimeError("simulated SQS outage")
+        real_send(sqs, queue_url, message)
+
+    monkeypatch.setattr(queues, "send", flaky_send)
+    p.publish([change(f"c{i}", [f"192.0.2.{i}"]) for i in range(3)])
+    assert p.drain(120).idle
+    # THEN the messages came back, the same events re-claimed their record sets, and all were applied once
+    assert failures
+    assert [rrset(p, f"c{i}") for i in range(3)] == [[f"192.0.2.{i}"] for i in range(3)]
+    assert p.outcome_counts() == {"applied": 3}
+    assert p.depth("IngestDeadLetterQueue") == 0
