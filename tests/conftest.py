@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from devstack.stack.aws import start_moto
+
+# No per-example deadline: on 2 shared cores under pytest-xdist a first example that imports or warms a
+# cache can take longer than Hypothesis's 200 ms default, which fails a correct property for timing alone
+# (speed belongs in bench/).
+settings.register_profile("dnsbatch", deadline=None, print_blob=True)
+settings.load_profile("dnsbatch")
 
 
 @pytest.fixture(scope="session")
