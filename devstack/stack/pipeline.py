@@ -13,7 +13,6 @@ import itertools
 import json
 import logging
 import os
-import sys
 import time
 import uuid
 from collections import Counter
@@ -26,7 +25,6 @@ from typing import IO, Any
 from devstack.emulator import EmulatorServer, ZoneSpec
 from devstack.stack.aws import LocalStack, create_stack, start_moto
 from devstack.stack.poller import EventSourcePoller, RunStats, run_until_idle
-from dnsbatch.model import Outcome
 from dnsbatch.telemetry import OutcomeEvent
 
 REPO = Path(__file__).resolve().parents[2]
@@ -277,11 +275,3 @@ def count_events(bodies: Sequence[str]) -> int:
         changes = obj.get("changes") if isinstance(obj, dict) else None
         total += len(changes) if isinstance(changes, list) and changes else 1
     return total
-
-
-def outcome_names() -> list[str]:
-    return [o.value for o in Outcome]
-
-
-def eprint(*args: object) -> None:
-    print(*args, file=sys.stderr)

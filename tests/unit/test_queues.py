@@ -14,7 +14,6 @@ from dnsbatch.queues import (
     changeset_messages,
     fallback_group_id,
     fallback_message,
-    iter_records,
     parse_changeset,
     parse_fallback,
     rejection_message,
@@ -228,9 +227,3 @@ def test_send_passes_fifo_fields_and_string_attributes() -> None:
             "stage": {"DataType": "String", "StringValue": "batcher"},
         },
     }
-
-
-def test_iter_records_tolerates_an_event_without_records() -> None:
-    assert list(iter_records({})) == []
-    assert list(iter_records({"Records": None})) == []
-    assert list(iter_records({"Records": [{"body": "x"}]})) == [{"body": "x"}]

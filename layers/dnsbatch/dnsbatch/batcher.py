@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from dnsbatch import queues
@@ -22,7 +22,7 @@ from dnsbatch.cloudflare.types import Zone
 from dnsbatch.coalesce import coalesce
 from dnsbatch.config import Settings
 from dnsbatch.ledger import Entry, Ledger, Status
-from dnsbatch.model import Change, Chunk, Outcome, RecordSetKey
+from dnsbatch.model import Change, Chunk, Outcome
 from dnsbatch.plan import PlanPolicy, ZonePlan, plan_zone
 from dnsbatch.telemetry import Telemetry, change_fields
 
@@ -128,6 +128,7 @@ def process_zone(
                 deadline=deadline,
                 summary=summary,
             )
+        tel.logger.info("zone finished", extra=asdict(summary))
         return summary
     finally:
         tel.logger.remove_keys(["zone", "changeset_id"])
@@ -302,7 +303,3 @@ def reject(
     queues.send(deps.sqs, deps.settings.rejected_queue_url or "", message)
     deps.ledger.mark(change, Status.FAILED if outcome is Outcome.FAILED else Status.REJECTED, reason)
     deps.telemetry.outcome(outcome, change, reason=reason, cf_code=cf_code)
-
-
-def zone_keys(changesets: Sequence[queues.ChangeSet]) -> set[RecordSetKey]:
-    return {c.key for cs in changesets for c in cs.changes}

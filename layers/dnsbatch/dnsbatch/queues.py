@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,7 +151,3 @@ def send(sqs: Any, queue_url: str, message: OutgoingMessage) -> None:
             name: {"DataType": "String", "StringValue": value} for name, value in message.attributes.items()
         }
     sqs.send_message(**kwargs)
-
-
-def iter_records(event: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    yield from event.get("Records") or ()
