@@ -21,5 +21,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The aggregator needs the whole window at once (coalescing spans messages), so it maps failures to
     # the partial batch response itself instead of a per-record processor.
     logger.set_correlation_id(context.aws_request_id)
-    summary = aggregate(event.get("Records") or [], runtime.aggregator_deps())
+    try:
+        summary = aggregate(event.get("Records") or [], runtime.aggregator_deps())
+    finally:
+        runtime.telemetry.publish()
     return {"batchItemFailures": [{"itemIdentifier": m} for m in sorted(summary.failed_messages)]}

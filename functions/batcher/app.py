@@ -58,9 +58,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
         if failure is not None:
             raise failure
 
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    try:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    finally:
+        runtime.telemetry.publish()
 
 
 def _zone_of(record: dict[str, Any]) -> str:

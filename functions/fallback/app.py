@@ -36,6 +36,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
             runtime.reset_client()
             raise
 
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    try:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    finally:
+        runtime.telemetry.publish()

@@ -28,6 +28,22 @@ INDIVIDUAL = (
 )
 
 
+def emf_totals(logs: str, prefix: str) -> dict[str, int]:
+    """Sum the EMF metrics (one JSON line per invocation) whose names start with ``prefix``."""
+    totals: dict[str, int] = {}
+    for line in logs.splitlines():
+        if '"CloudWatchMetrics"' not in line:
+            continue
+        blob = json.loads(line)
+        for directive in blob["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                name = metric["Name"]
+                if name.startswith(prefix):
+                    values = blob[name] if isinstance(blob[name], list) else [blob[name]]
+                    totals[name] = totals.get(name, 0) + int(sum(values))
+    return totals
+
+
 def individual_calls(calls: dict[str, int]) -> int:
     return sum(v for k, v in calls.items() if k.split(" [")[0] in INDIVIDUAL)
 
@@ -61,6 +77,13 @@ def test_every_event_ends_in_exactly_one_outcome_and_the_counts_add_up(
     assert "refused" in failed["MessageAttributes"]["reason"]["StringValue"]
     assert rrset(p, "h0") == ["198.51.100.1"]
     assert rrset(p, "refused") == []
+    # AND the EMF metrics CloudWatch would receive count the same outcomes
+    assert emf_totals(p.logs(), "Outcome") == {
+        "OutcomeApplied": 7,
+        "OutcomeSuperseded": 1,
+        "OutcomeRejected": 3,
+        "OutcomeFailed": 1,
+    }
 
 
 def test_a_record_cloudflare_rejects_costs_one_fallback_round_and_blocks_nothing(

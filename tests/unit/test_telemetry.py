@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics.exceptions import SchemaValidationError
 
 from dnsbatch.model import Action, Change, EventRef, Outcome, RecordSetKey, RecordValue
 from dnsbatch.telemetry import OutcomeEvent, Telemetry, change_fields
@@ -90,11 +91,24 @@ def test_an_outcome_is_one_metric_named_for_it(sink: Sink) -> None:
     sink.telemetry.outcome(Outcome.SUPERSEDED, CHANGE)
     sink.telemetry.outcome(Outcome.SUPERSEDED, CHANGE)
     sink.telemetry.outcome(Outcome.REJECTED, CHANGE, reason="bad")
+    sink.telemetry.publish()
 
     values = sink.metric_values()
     assert sum(values["OutcomeSuperseded"]) == 2
     assert sum(values["OutcomeRejected"]) == 1
     assert sink.telemetry.counters == {"OutcomeSuperseded": 2, "OutcomeRejected": 1}
+
+
+def test_an_invocation_publishes_one_value_per_metric_however_many_outcomes(sink: Sink) -> None:
+    for _ in range(250):
+        sink.telemetry.outcome(Outcome.APPLIED, CHANGE)
+    with pytest.raises(SchemaValidationError):  # Powertools holds no metric before publish
+        sink.metric_values()
+
+    sink.telemetry.publish()
+    sink.telemetry.publish()  # a second publish adds nothing new
+
+    assert sink.metric_values()["OutcomeApplied"] == [250]
 
 
 def test_listeners_receive_each_outcome(sink: Sink) -> None:
@@ -141,6 +155,7 @@ def test_count_ignores_zero_and_adds_to_the_container_totals(sink: Sink) -> None
     sink.telemetry.count("CloudflareCalls", 0)
     sink.telemetry.count("CloudflareCalls", 2)
     sink.telemetry.count("CloudflareCalls")
+    sink.telemetry.publish()
 
     assert sink.telemetry.counters["CloudflareCalls"] == 3
     assert sum(sink.metric_values()["CloudflareCalls"]) == 3
