@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +19,6 @@ from dnsbatch.events import parse_message
 from dnsbatch.ledger import Claim, Ledger
 from dnsbatch.model import Change, EventRef, Outcome
 from dnsbatch.telemetry import Telemetry, change_fields
-
-# DynamoDB conditional writes are independent per record set; a window can hold thousands of them and
-# the function has 60 s, so they run concurrently (boto3 clients are thread-safe).
-CLAIM_CONCURRENCY = 16
 
 
 @dataclass
@@ -127,24 +122,16 @@ def _claim_all(
 ) -> dict[str, list[Change]]:
     tel = deps.telemetry
     by_zone: dict[str, list[Change]] = defaultdict(list)
-
-    def claim(change: Change) -> tuple[Change, Claim | None, Any]:
-        try:
-            status, entry = deps.ledger.claim(change)
-        except Exception as exc:  # reported per message below; SQS redelivers it
-            return change, None, exc
-        return change, status, entry
-
-    with ThreadPoolExecutor(max_workers=CLAIM_CONCURRENCY) as pool:
-        results = list(pool.map(claim, winners))
-    for change, status, detail in results:
-        if status is None:
+    for change, result in deps.ledger.claim_many(winners):
+        if isinstance(result, Exception):
             tel.logger.error(
                 "ledger claim failed; message will be retried",
-                extra={**change_fields(change), "error": f"{type(detail).__name__}: {detail}"},
+                extra={**change_fields(change), "error": f"{type(result).__name__}: {result}"},
             )
             summary.failed_messages.add(change.ref.message_id)
-        elif status is Claim.CLAIMED:
+            continue
+        status, detail = result
+        if status is Claim.CLAIMED:
             by_zone[change.key.zone].append(change)
             summary.claimed += 1
         elif status is Claim.DUPLICATE:

@@ -70,13 +70,8 @@ def process_zone(
     try:
         merged = coalesce(c for cs in changesets for c in cs.changes)
         for loser, winner in merged.superseded:
-            _final(
-                deps,
-                loser,
-                Outcome.SUPERSEDED,
-                None,
-                f"superseded by version {winner.version} in the same batch",
-            )
+            reason = f"superseded by version {winner.version} in the same batch"
+            tel.outcome(Outcome.SUPERSEDED, loser, reason=reason)
             summary.superseded += 1
         changes = _still_held(merged.winners, deps, summary)
         summary.changes = len(changes)
@@ -186,8 +181,9 @@ def _record_plan_outcomes(plan: ZonePlan, deps: BatcherDeps, summary: ZoneSummar
         for change, reason in plan.rejected:
             deps.telemetry.outcome(Outcome.REJECTED, change, reason=reason, dry_run=True)
         return
+    deps.ledger.mark_many(plan.unchanged, Status.UNCHANGED)
     for change in plan.unchanged:
-        _final(deps, change, Outcome.UNCHANGED, Status.UNCHANGED, reason=None)
+        deps.telemetry.outcome(Outcome.UNCHANGED, change)
         summary.unchanged += 1
     for change, reason in plan.rejected:
         reject(deps, change, reason, stage="batcher")
@@ -245,22 +241,10 @@ def _send_chunk(
         return
     tel.count("ChunksApplied")
     tel.logger.info("chunk applied", extra={"chunk": chunk.index, **counts, "record_sets": len(changes)})
+    deps.ledger.mark_many(changes, Status.APPLIED)
     for change in changes:
-        _final(deps, change, Outcome.APPLIED, Status.APPLIED, reason=None, chunk=chunk.index)
+        tel.outcome(Outcome.APPLIED, change, chunk=chunk.index)
         summary.applied += 1
-
-
-def _final(
-    deps: BatcherDeps,
-    change: Change,
-    outcome: Outcome,
-    status: Status | None,
-    reason: str | None,
-    **extra: Any,
-) -> None:
-    if status is not None:
-        deps.ledger.mark(change, status, reason)
-    deps.telemetry.outcome(outcome, change, reason=reason, **extra)
 
 
 def _first_code(exc: RejectedError) -> int | None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from dnsbatch.model import Change, RecordSetKey
 
@@ -118,6 +119,32 @@ class Ledger:
             return Claim.SUPERSEDED, entry
         return Claim.CLAIMED, None
 
+    def claim_many(
+        self, changes: Sequence[Change]
+    ) -> list[tuple[Change, tuple[Claim, Entry | None] | Exception]]:
+        """:meth:`claim` for each change, concurrently; a failed claim is returned as its exception."""
+
+        def one(change: Change) -> tuple[Change, tuple[Claim, Entry | None] | Exception]:
+            try:
+                return change, self.claim(change)
+            except Exception as exc:  # the caller reports that change's message failed
+                return change, exc
+
+        return _concurrently(one, changes)
+
+    def mark_many(self, changes: Sequence[Change], status: Status) -> None:
+        """:meth:`mark` for each change, concurrently; the first error is raised after all were tried."""
+        results = _concurrently(lambda c: self._try_mark(c, status), changes)
+        errors = [r for r in results if isinstance(r, Exception)]
+        if errors:
+            raise errors[0]
+
+    def _try_mark(self, change: Change, status: Status) -> bool | Exception:
+        try:
+            return self.mark(change, status)
+        except Exception as exc:
+            return exc
+
     def get(self, key: RecordSetKey) -> Entry | None:
         resp = self.client.get_item(
             TableName=self.table_name, Key={"pk": {"S": pk(key)}}, ConsistentRead=True
@@ -174,6 +201,20 @@ class Ledger:
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+
+# Conditional writes are independent per record set; a window or a chunk can hold thousands of them and
+# a function has seconds, so they run concurrently (boto3 clients are thread-safe).
+CONCURRENCY = 16
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _concurrently(work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(items))) as pool:
+        return list(pool.map(work, items))
 
 
 def _entry(item: dict[str, Any]) -> Entry:
