@@ -10,6 +10,7 @@ from dnsbatch.model import Action, Change, EventRef, RecordSetKey, RecordValue
 from dnsbatch.queues import (
     MAX_ATTRIBUTE_CHARS,
     MAX_GROUP_ID,
+    MAX_PARKED_BODY,
     FallbackRequest,
     changeset_messages,
     fallback_group_id,
@@ -227,3 +228,12 @@ def test_send_passes_fifo_fields_and_string_attributes() -> None:
             "stage": {"DataType": "String", "StringValue": "batcher"},
         },
     }
+
+
+def test_a_parked_body_that_would_not_fit_in_sqs_with_its_reason_is_cut_and_says_so() -> None:
+    body = "x" * (1024 * 1024)
+    message = rejection_message(body, reason="body: not valid JSON", stage="aggregator")
+    assert len(message.body.encode()) <= MAX_PARKED_BODY
+    assert message.attributes is not None and message.attributes["body_truncated"] == "true"
+    small = rejection_message("{}", reason="r", stage="aggregator")
+    assert small.body == "{}" and small.attributes is not None and "body_truncated" not in small.attributes

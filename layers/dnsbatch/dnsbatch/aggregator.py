@@ -6,6 +6,7 @@ outcome (rejected, superseded), or its message is reported failed so SQS brings 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +18,7 @@ from dnsbatch.coalesce import coalesce
 from dnsbatch.config import Settings
 from dnsbatch.events import parse_message
 from dnsbatch.ledger import Claim, Ledger
-from dnsbatch.model import Change, EventRef, Outcome
+from dnsbatch.model import Change, EventRef, Outcome, Rejection
 from dnsbatch.telemetry import Telemetry, change_fields
 
 
@@ -49,6 +50,18 @@ def message_ref(record: Mapping[str, Any]) -> EventRef:
     )
 
 
+def parked_body(body: str, rejection: Rejection) -> str:
+    """What RejectedQueue keeps: the one change of an envelope that was rejected, so an operator fixes and
+    re-publishes just it; otherwise the message as it arrived."""
+    index = rejection.ref.index
+    if not (rejection.field or "").startswith(f"changes[{index}]"):
+        return body
+    try:
+        return json.dumps(json.loads(body)["changes"][index], separators=(",", ":"))
+    except (ValueError, LookupError, TypeError):  # the field said otherwise; keep what arrived
+        return body
+
+
 def aggregate(records: Sequence[Mapping[str, Any]], deps: AggregatorDeps) -> AggregateSummary:
     """Process one ingest batch; the summary's ``failed_messages`` are the batch item failures."""
     settings, tel = deps.settings, deps.telemetry
@@ -65,7 +78,7 @@ def aggregate(records: Sequence[Mapping[str, Any]], deps: AggregatorDeps) -> Agg
                     deps.sqs,
                     settings.rejected_queue_url or "",
                     queues.rejection_message(
-                        body,
+                        parked_body(body, rejection),
                         reason=rejection.reason,
                         stage="aggregator",
                         field=rejection.field,

@@ -18,6 +18,8 @@ MAX_CHANGESET_BYTES = 512 * 1024
 # FIFO MessageGroupId is at most 128 characters.
 MAX_GROUP_ID = 128
 MAX_ATTRIBUTE_CHARS = 1000
+# SQS takes 1 MiB per message, attributes included; leave room for ours.
+MAX_PARKED_BODY = 1024 * 1024 - 32 * 1024
 
 
 def _dumps(obj: Any) -> str:
@@ -137,6 +139,11 @@ def rejection_message(
     attrs.update(
         {k: str(v)[:MAX_ATTRIBUTE_CHARS] for k, v in attributes.items() if v is not None and v != ""}
     )
+    if len(body.encode()) > MAX_PARKED_BODY:
+        # The original message may have used all of SQS's 1 MiB; with our attributes it would no longer fit,
+        # the send would fail for ever and the message end in the DLQ without its reason.
+        body = body.encode()[:MAX_PARKED_BODY].decode(errors="ignore")
+        attrs["body_truncated"] = "true"
     return OutgoingMessage(body=body, changes=(), attributes=attrs)
 
 
