@@ -222,11 +222,11 @@ def test_a_batcher_crash_mid_zone_is_redelivered_and_converges(
     real_send = batcher._send_chunk
     calls = {"n": 0}
 
-    def crashing_send(*args: Any, **kwargs: Any) -> None:
+    def crashing_send(*args: Any, **kwargs: Any) -> set[Any]:
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("simulated crash of the Lambda runtime between two chunks")
-        real_send(*args, **kwargs)
+        return real_send(*args, **kwargs)
 
     monkeypatch.setattr(batcher, "_send_chunk", crashing_send)
     p.publish([change(f"k{i}", [f"192.0.2.{i}"]) for i in range(6)])

@@ -22,7 +22,7 @@ from dnsbatch.cloudflare.types import Zone
 from dnsbatch.coalesce import coalesce
 from dnsbatch.config import Settings
 from dnsbatch.ledger import Entry, Ledger, Status
-from dnsbatch.model import Change, Chunk, Outcome
+from dnsbatch.model import Change, Chunk, Outcome, RecordSetKey
 from dnsbatch.plan import PlanPolicy, ZonePlan, plan_zone
 from dnsbatch.telemetry import Telemetry, change_fields
 
@@ -109,15 +109,29 @@ def process_zone(
             },
         )
         by_key = {c.key: c for c in plan.planned}
-        for position, chunk in enumerate(chunks):
-            if position:
+        # A record set is done when the last chunk holding any of its operations is applied: a name with
+        # more operations than fit in one chunk spans several (docs/chunking.md).
+        last_chunk = {key: chunk.index for chunk in chunks for key in chunk.record_sets}
+        diverted: set[RecordSetKey] = set()
+        sent = 0
+        for chunk in chunks:
+            # A record set whose earlier chunk went to the fallback belongs to the fallback now: the rest
+            # of its operations must not race it.
+            remaining = _without(chunk, diverted)
+            if not remaining.operations:
+                continue
+            if sent:
                 if deps.clock() + settings.batch_change_interval > deadline:
-                    raise TimeBudgetExceeded(f"{len(chunks) - position} chunk(s) left for the next delivery")
+                    raise TimeBudgetExceeded(
+                        f"{len(chunks) - chunk.index} chunk(s) left for the next delivery"
+                    )
                 deps.sleep(settings.batch_change_interval)
-            _send_chunk(
+            sent += 1
+            diverted |= _send_chunk(
                 zone_obj.id,
-                chunk,
-                [by_key[k] for k in chunk.record_sets],
+                remaining,
+                {k: by_key[k] for k in remaining.record_sets},
+                done=[by_key[k] for k in remaining.record_sets if last_chunk[k] == chunk.index],
                 changeset_id=changeset_id,
                 deps=deps,
                 deadline=deadline,
@@ -190,16 +204,29 @@ def _record_plan_outcomes(plan: ZonePlan, deps: BatcherDeps, summary: ZoneSummar
         summary.rejected += 1
 
 
+def _without(chunk: Chunk, keys: set[RecordSetKey]) -> Chunk:
+    if not keys.intersection(chunk.record_sets):
+        return chunk
+    return Chunk(
+        index=chunk.index,
+        operations=tuple(op for op in chunk.operations if op.key not in keys),
+        record_sets=tuple(k for k in chunk.record_sets if k not in keys),
+    )
+
+
 def _send_chunk(
     zone_id: str,
     chunk: Chunk,
-    changes: list[Change],
+    carried: dict[RecordSetKey, Change],
     *,
+    done: list[Change],
     changeset_id: str,
     deps: BatcherDeps,
     deadline: float,
     summary: ZoneSummary,
-) -> None:
+) -> set[RecordSetKey]:
+    """Send one chunk. ``done`` are the changes this chunk completes. Returns the record sets handed to the
+    fallback (all the chunk carries when Cloudflare rejected it)."""
     tel = deps.telemetry
     body = chunk.batch_body()
     counts = {k: len(v) for k, v in body.items()}
@@ -214,9 +241,9 @@ def _send_chunk(
                     "body": json.dumps(dict(op.body), sort_keys=True),
                 },
             )
-        for change in changes:
+        for change in done:
             tel.outcome(Outcome.APPLIED, change, reason="dry run: not sent", dry_run=True, chunk=chunk.index)
-        return
+        return set()
     try:
         deps.client.batch(zone_id, body, deadline=deadline)
     except RejectedError as exc:
@@ -227,24 +254,25 @@ def _send_chunk(
             extra={
                 "chunk": chunk.index,
                 **counts,
-                "record_sets": len(changes),
+                "record_sets": len(carried),
                 "cf_code": _first_code(exc),
                 "error": str(exc),
             },
         )
-        for change in changes:
+        for change in carried.values():
             request = queues.FallbackRequest(change, changeset_id, chunk.index, str(exc))
             queues.send(deps.sqs, deps.settings.fallback_queue_url or "", queues.fallback_message(request))
             deps.ledger.mark(change, Status.FALLBACK, str(exc))
             summary.fallbacks += 1
-        tel.count("Fallbacks", len(changes))
-        return
+        tel.count("Fallbacks", len(carried))
+        return set(carried)
     tel.count("ChunksApplied")
-    tel.logger.info("chunk applied", extra={"chunk": chunk.index, **counts, "record_sets": len(changes)})
-    deps.ledger.mark_many(changes, Status.APPLIED)
-    for change in changes:
+    tel.logger.info("chunk applied", extra={"chunk": chunk.index, **counts, "record_sets": len(carried)})
+    deps.ledger.mark_many(done, Status.APPLIED)
+    for change in done:
         tel.outcome(Outcome.APPLIED, change, chunk=chunk.index)
         summary.applied += 1
+    return set()
 
 
 def _first_code(exc: RejectedError) -> int | None:
