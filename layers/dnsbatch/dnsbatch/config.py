@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
 # Cloudflare's documented per-request batch limits: Free 200, Pro/Business/Enterprise 3,500.
@@ -48,14 +49,14 @@ class Settings:
             fallback_queue_url=env.get("FALLBACK_QUEUE_URL") or None,
             rejected_queue_url=env.get("REJECTED_QUEUE_URL") or None,
             ledger_table=env.get("LEDGER_TABLE") or None,
-            batch_change_size=_int(env, "BATCH_CHANGE_SIZE", 200, 1, MAX_BATCH_SIZE),
-            batch_change_interval=_float(env, "BATCH_CHANGE_INTERVAL", 1.0, 0.0, 60.0),
-            fallback_request_interval=_float(env, "FALLBACK_REQUEST_INTERVAL", 2.0, 0.0, 60.0),
+            batch_change_size=_number(env, "BATCH_CHANGE_SIZE", 200, 1, MAX_BATCH_SIZE),
+            batch_change_interval=_number(env, "BATCH_CHANGE_INTERVAL", 1.0, 0.0, 60.0),
+            fallback_request_interval=_number(env, "FALLBACK_REQUEST_INTERVAL", 2.0, 0.0, 60.0),
             owner_id=_owner(env.get("OWNER_ID") or "dnsbatch"),
             adopt_unowned=_bool(env, "ADOPT_UNOWNED", False),
             dry_run=_bool(env, "DRY_RUN", False),
-            ledger_ttl_days=_int(env, "LEDGER_TTL_DAYS", 30, 1, 3650),
-            request_timeout=_float(env, "CLOUDFLARE_REQUEST_TIMEOUT", 10.0, 0.5, 120.0),
+            ledger_ttl_days=_number(env, "LEDGER_TTL_DAYS", 30, 1, 3650),
+            request_timeout=_number(env, "CLOUDFLARE_REQUEST_TIMEOUT", 10.0, 0.5, 120.0),
         )
 
     def require(self, *names: str) -> None:
@@ -94,29 +95,23 @@ def parse_zones(raw: str) -> dict[str, str | None]:
     return zones
 
 
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+N = TypeVar("N", int, float)
+
+
+def _number(env: Mapping[str, str], name: str, default: N, lo: N, hi: N) -> N:
+    """An integer or float variable (by the type of ``default``) within [lo, hi]."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default
+    kind = type(default)
+    unit = "" if kind is int else " seconds"
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise ConfigError(f"{name}: {raw!r} is not an integer (allowed: {lo}..{hi})") from None
+        what = "an integer" if kind is int else "a number of seconds"
+        raise ConfigError(f"{name}: {raw!r} is not {what} (allowed: {lo}..{hi})") from None
     if not lo <= value <= hi:
-        raise ConfigError(f"{name}: {value} is out of range (allowed: {lo}..{hi})")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float, lo: float, hi: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}: {raw!r} is not a number of seconds (allowed: {lo}..{hi})") from None
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name}: {value} is out of range (allowed: {lo}..{hi} seconds)")
+        raise ConfigError(f"{name}: {value} is out of range (allowed: {lo}..{hi}{unit})")
     return value
 
 
