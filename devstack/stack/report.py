@@ -96,6 +96,9 @@ def format_report(report: dict[str, Any], log_path: Path | None = None) -> str:
     out.append(f"drained            {'yes' if report['drained'] else 'NO (timed out)'}")
     out.append(f"elapsed            {report['elapsed_seconds']} s")
     if log_path is not None:
-        out.append(f"function logs      {log_path}")
+        shown = log_path.resolve()
+        if shown.is_relative_to(Path.cwd()):
+            shown = shown.relative_to(Path.cwd())
+        out.append(f"function logs      {shown}")
     out.append("result             " + ("OK" if report["ok"] else "FAILED"))
     return "\n".join(out)
