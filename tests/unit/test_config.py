@@ -144,7 +144,9 @@ def test_malformed_boolean_names_the_variable_and_what_is_allowed(name: str) -> 
         Settings.from_env({name: "maybe"})
 
 
-@pytest.mark.parametrize("raw", ["a" * 33, "has space", "owner|id", "owner=id", "ünïcode-ok?"])
+@pytest.mark.parametrize(
+    "raw", ["a" * 33, "has space", "owner|id", "owner=id", "ünïcode-ok?", "-leading", ".x"]
+)
 def test_owner_id_outside_the_marker_alphabet_is_refused(raw: str) -> None:
     with pytest.raises(ConfigError, match=r"^OWNER_ID: .*1-32 characters"):
         Settings.from_env({"OWNER_ID": raw})

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from dnsbatch.ownership import check_owner_id
+
 DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
 # Cloudflare's documented per-request batch limits: Free 200, Pro/Business/Enterprise 3,500.
 MAX_BATCH_SIZE = 3500
@@ -127,8 +129,15 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def _owner(raw: str) -> str:
-    # The owner id is embedded in record comments (see docs/ownership.md): keep it short and free of the
-    # characters the marker syntax uses.
-    if not (1 <= len(raw) <= 32) or not all(c.isalnum() or c in "-_." for c in raw):
-        raise ConfigError(f"OWNER_ID: {raw!r} must be 1-32 characters of letters, digits, '-', '_' or '.'")
-    return raw
+    # The owner id is embedded in every record comment (docs/ownership.md): the marker's own rule, checked
+    # at the cold start rather than by the planner later, and at most 32 characters so that the marker
+    # leaves room for the user's comment within Free zones' 100.
+    try:
+        if len(raw) > 32:
+            raise ValueError("too long")
+        return check_owner_id(raw)
+    except ValueError:
+        raise ConfigError(
+            f"OWNER_ID: {raw!r} must be 1-32 characters of letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit"
+        ) from None
