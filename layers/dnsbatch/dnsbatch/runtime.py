@@ -158,6 +158,7 @@ class Runtime:
             ledger=self.ledger,
             client=self.client,
             telemetry=self.telemetry,
+            clock=self.clock,
         )
 
 
