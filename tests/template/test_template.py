@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -480,3 +482,29 @@ def test_dashboard_shows_every_alarm_and_the_queues_age() -> None:
     assert "ApproximateAgeOfOldestMessage" in body
     for metric in ("EventsReceived", "ChangeSetMessages", "CloudflareErrors", "CloudflareAuthFailures"):
         assert metric in body
+
+
+def _stage_secrets() -> dict[str, str]:
+    """samconfig.toml environment -> the token secret its deploy reads."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    secrets = {}
+    for env, sections in config.items():
+        if not isinstance(sections, dict) or "deploy" not in sections:
+            continue
+        overrides = dict(
+            item.split("=", 1)
+            for item in shlex.split(sections["deploy"]["parameters"]["parameter_overrides"])
+        )
+        default = TPL["Parameters"]["CloudflareTokenSecretName"]["Default"]
+        secrets[env] = overrides.get("CloudflareTokenSecretName", default)
+    return secrets
+
+
+def test_the_readme_deploy_steps_create_exactly_the_secrets_each_stage_reads() -> None:
+    # A stage whose secret does not exist deploys fine, then fails every batcher and fallback invocation.
+    readme = (ROOT / "README.md").read_text()
+    deploying = readme[readme.index("## Deploying") : readme.index("## Reading the logs in CloudWatch")]
+    created = set(re.findall(r"create-secret --name (\S+)", deploying))
+    stages = _stage_secrets()
+    assert set(stages) == {"default", "prod"}
+    assert created == set(stages.values())
