@@ -409,8 +409,11 @@ def test_ingest_queue_policy_names_its_producers_and_requires_tls() -> None:
     assert (allow["Effect"], allow["Action"]) == ("Allow", "sqs:SendMessage")
     assert "ProducerPrincipals" in str(allow["Principal"])
     assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sqs:SendMessage")
-    assert set(deny["Condition"]) == {"StringNotEquals", "ArnNotEquals"}  # both must miss to be denied
-    assert "ProducerPrincipals" in str(deny["Condition"])
+    # denied only when both miss: keys of one condition operator are ANDed
+    assert set(deny["Condition"]) == {"StringNotEquals"}
+    assert set(deny["Condition"]["StringNotEquals"]) == {"aws:PrincipalAccount", "aws:PrincipalArn"}
+    for values in deny["Condition"]["StringNotEquals"].values():
+        assert values["Fn::If"][:2] == ["HasProducerPrincipals", {"Ref": "ProducerPrincipals"}]
     assert (tls["Effect"], tls["Principal"], tls["Action"]) == ("Deny", "*", "sqs:*")
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     for statement in statements.values():
