@@ -1,26 +1,26 @@
 """Batcher: one zone's change sets → one zone read, a plan, chunks, one batch call per chunk.
 
-Per zone and window the Cloudflare cost is one paged read plus one batch call per chunk
-(docs/architecture.md#fewest-calls). A chunk Cloudflare refuses (4xx) is bisected: split into two halves
-by names and each half sent again as a batch, recursively, until the refused names are isolated; only a
-part of one name that is still refused goes to the fallback, one message per name (docs/bisection.md). A
-rate-limited or failing chunk is retried as a batch until the time budget runs out and then the zone's
-messages are reported failed so SQS brings them back, never fanned out into per-record calls.
+Per zone and window the Cloudflare cost is one paged read plus one batch call per chunk. A chunk
+Cloudflare refuses (4xx) is bisected: split into two halves by names and each half sent again as a batch,
+recursively, until the refused names are isolated; only a part of one name that is still refused goes to
+the fallback, one message per name (docs/bisection.md). A rate-limited or failing chunk is retried as a
+batch until the time budget runs out and then the zone's messages are reported failed so SQS brings them
+back, never fanned out into per-record calls.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dnsbatch import queues
 from dnsbatch.chunk import chunk_operations, names_of, split_by_names
 from dnsbatch.cloudflare.client import CloudflareClient
-from dnsbatch.cloudflare.errors import RejectedError
+from dnsbatch.cloudflare.errors import AuthenticationError, RejectedError
 from dnsbatch.coalesce import coalesce
 from dnsbatch.config import Settings
 from dnsbatch.ledger import Entry, Ledger, Status
@@ -210,6 +210,7 @@ class _ZoneRun:
             self._divert(part)
             return
         self.summary.bisections += 1
+        self.deps.telemetry.count("Bisections")
         left, right = split_by_names(part.chunk)
         left_part = _Part(left, depth=part.depth + 1, error=part.error)
         right_part = _Part(right, depth=part.depth + 1, error=part.error)
@@ -236,6 +237,7 @@ class _ZoneRun:
         self.summary.fallbacks += len(changes)
         self.summary.fallback_names += 1
         deps.telemetry.count("Fallbacks", len(changes))
+        deps.telemetry.count("FallbackNames")
         deps.telemetry.logger.info(
             "name handed to the fallback",
             extra={
@@ -415,3 +417,60 @@ def _still_held(changes: Sequence[Change], deps: BatcherDeps, summary: ZoneSumma
             deps.telemetry.outcome(Outcome.SUPERSEDED, change, reason=reason)
             summary.superseded += 1
     return keep
+
+
+class ZoneBatches:
+    """One BatcherFunction invocation: all change sets of a zone found in its FIFO batch are merged and
+    applied on the zone's first message; the zone's other messages share that result. Zones are taken in
+    the order they come, none started once the deadline has passed (they go back to SQS untried)."""
+
+    def __init__(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        deps: BatcherDeps,
+        deadline: float,
+        *,
+        on_auth_error: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.deps = deps
+        self.deadline = deadline
+        self.on_auth_error = on_auth_error
+        self.bodies: dict[str, list[str]] = defaultdict(list)
+        for record in records:
+            self.bodies[zone_of(record)].append(str(record["body"]))
+        self.results: dict[str, BaseException | None] = {}
+
+    def handle(self, record: Mapping[str, Any]) -> None:
+        """Process the zone of ``record`` (once per zone); raise if the zone did not finish, so the
+        partial batch response reports the message failed."""
+        zone = zone_of(record)
+        if zone not in self.results:
+            self.results[zone] = self._zone(zone)
+        failure = self.results[zone]
+        if failure is not None:
+            raise failure
+
+    def _zone(self, zone: str) -> BaseException | None:
+        tel = self.deps.telemetry
+        try:
+            if self.deps.clock() > self.deadline:
+                raise TimeBudgetExceeded("the invocation's time budget ran out before this zone started")
+            changesets = [queues.parse_changeset(body) for body in self.bodies[zone]]
+            tel.logger.set_correlation_id(changesets[0].changeset_id)
+            process_zone(zone, changesets, self.deps, self.deadline)
+            return None
+        except AuthenticationError as exc:
+            self.on_auth_error()  # a rotated token is re-read on the next delivery
+            failure: BaseException = exc
+        except Exception as exc:
+            failure = exc
+        tel.logger.warning(
+            "zone not finished; its messages will be redelivered",
+            extra={"zone": zone, "error": f"{type(failure).__name__}: {failure}"},
+        )
+        return failure
+
+
+def zone_of(record: Mapping[str, Any]) -> str:
+    group = (record.get("attributes") or {}).get("MessageGroupId")
+    return str(group) if group else queues.parse_changeset(str(record["body"])).zone
