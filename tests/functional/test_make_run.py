@@ -172,6 +172,7 @@ def test_make_run_with_a_small_events_file_applies_it(tmp_path: Path) -> None:
         "superseded": 1,
         "rejected": 0,
         "failed": 0,
+        "held": 0,
     }
     assert report["rejections"] == []
     assert LOCAL_TOKEN not in run.logs_text

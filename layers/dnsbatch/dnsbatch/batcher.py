@@ -14,19 +14,21 @@ import json
 import uuid
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from dnsbatch import queues
+from dnsbatch import guard, queues
 from dnsbatch.chunk import chunk_operations, names_of, split_by_names
 from dnsbatch.cloudflare.client import CloudflareClient
 from dnsbatch.cloudflare.errors import AuthenticationError, RejectedError
+from dnsbatch.cloudflare.types import Record
 from dnsbatch.coalesce import coalesce
 from dnsbatch.config import Settings
+from dnsbatch.guard import GuardPolicy
 from dnsbatch.ledger import Entry, Ledger, Status
 from dnsbatch.model import Change, Chunk, Outcome, RecordSetKey
 from dnsbatch.outcomes import finish, reject
-from dnsbatch.plan import PlanPolicy, plan_zone
+from dnsbatch.plan import PlanPolicy, ZonePlan, plan_zone
 from dnsbatch.telemetry import Telemetry, change_fields
 from dnsbatch.zones import resolve_zone
 
@@ -65,6 +67,7 @@ class ZoneSummary:
     unchanged: int = 0
     rejected: int = 0
     superseded: int = 0
+    held: int = 0
     fallbacks: int = 0
     fallback_names: int = 0
     requeued: int = 0
@@ -355,6 +358,7 @@ def process_zone(
         for change, reason in plan.rejected:
             if reject(deps, change, reason, stage="batcher"):
                 summary.rejected += 1
+        plan = _guard(plan, current, deps, summary)
         size = min(settings.batch_change_size, zone_obj.batch_limit)
         if size < settings.batch_change_size:
             tel.logger.warning(
@@ -393,6 +397,38 @@ def process_zone(
         return summary
     finally:
         tel.logger.remove_keys(["zone", "changeset_id"])
+
+
+def _guard(plan: ZonePlan, current: Sequence[Record], deps: BatcherDeps, summary: ZoneSummary) -> ZonePlan:
+    """Hold the plan's changes if it would delete or replace too much of what dnsbatch owns (guard.py);
+    the changes flagged allow_mass_change are neither counted nor held."""
+    settings = deps.settings
+    exempt = {c.key for c in plan.planned if c.allow_mass_change}
+    policy = GuardPolicy(settings.mass_change_threshold, settings.mass_change_min_records)
+    found = guard.check(plan.operations, current, settings.owner_id, policy, exempt)
+    if found is None:
+        return plan
+    held = [c for c in plan.planned if c.key not in exempt]
+    deps.telemetry.count("ChangeSetsHeld")
+    deps.telemetry.logger.warning(
+        "mass-change guard: change set held",
+        extra={
+            "owned": found.owned,
+            "deleted": found.deleted,
+            "replaced": found.replaced,
+            "share": round(found.share, 3),
+            "threshold": found.threshold,
+            "held": len(held),
+        },
+    )
+    for change in held:
+        if reject(deps, change, str(found), stage="batcher", outcome=Outcome.HELD):
+            summary.held += 1
+    return replace(
+        plan,
+        operations=tuple(op for op in plan.operations if op.key in exempt),
+        planned=tuple(c for c in plan.planned if c.key in exempt),
+    )
 
 
 def _still_held(changes: Sequence[Change], deps: BatcherDeps, summary: ZoneSummary) -> list[Change]:
