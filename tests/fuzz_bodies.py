@@ -271,3 +271,17 @@ _NOT_SQS = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ff
 def sqs_safe(text: str) -> bool:
     """Whether SQS would take ``text`` as a body or attribute value (and it is therefore valid UTF-8)."""
     return _NOT_SQS.search(text) is None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(name)
+
+
+def readable(text: str) -> bool:
+    """Whether json.loads reads ``text`` (integers of any length, no NaN/Infinity): the contract's inputs.
+    A body it cannot read (not JSON, or nested beyond the recursion limit) is one rejected event."""
+    try:
+        json.loads(text, parse_int=len, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return False
+    return True

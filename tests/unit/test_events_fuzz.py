@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fuzz_bodies import ZONE, Body, Generator, sqs_safe
+from fuzz_bodies import ZONE, Body, Generator, readable, sqs_safe
 
 from dnsbatch.aggregator import parked_body
 from dnsbatch.chunk import chunk_operations
@@ -21,19 +21,6 @@ from dnsbatch.plan import PlanPolicy, plan_zone
 from dnsbatch.queues import changeset_messages, parse_changeset, rejection_message
 
 REF = EventRef(message_id="fuzz", sent_timestamp=1_700_000_000_000)
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(name)
-
-
-def readable(text: str) -> bool:
-    """Whether json.loads reads ``text`` (integers of any length, no NaN/Infinity): the contract's inputs."""
-    try:
-        json.loads(text, parse_int=len, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
-        return False
-    return True
 
 
 def check(body: Body, result: ParseResult) -> None:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import re
 
-__all__ = ["encodable", "escape", "first_surrogate", "show"]
+__all__ = ["encodable", "escape", "first_surrogate", "show", "sqs_safe"]
 
 # C0 and C1 controls and DEL (tab, LF and CR too: a reason is one line), lone surrogates, the two
 # noncharacters SQS refuses, and the Unicode line/paragraph separators (a log line must stay one line).
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\u2028\u2029]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_SQS = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def escape(text: str) -> str:
@@ -39,6 +40,11 @@ def first_surrogate(text: str) -> int | None:
 def encodable(text: str) -> bool:
     """Whether ``text`` encodes as UTF-8 (Python strings hold no surrogate pairs, so: no surrogate)."""
     return _SURROGATE.search(text) is None
+
+
+def sqs_safe(text: str) -> bool:
+    """Whether SQS takes ``text`` as a message body or attribute value (which implies valid UTF-8)."""
+    return _NOT_SQS.search(text) is None
 
 
 def show(value: object, limit: int = 80) -> str:
