@@ -9,8 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dnsbatch.aggregator import aggregate_isolated
 from dnsbatch.runtime import Runtime
+from dnsbatch.safe_text import json_log_line
 
-logger = Logger()
+# Log lines quote producers' input (reasons, source, id): they must encode on stdout whatever it held.
+logger = Logger(json_serializer=json_log_line)
 metrics = Metrics()
 runtime = Runtime("aggregator", logger, metrics)
 

@@ -22,6 +22,7 @@ from fuzz_bodies import ZONE, Body, Generator, readable
 
 from devstack.stack.context import LambdaContext
 from devstack.stack.pipeline import LocalPipeline, PipelineOptions
+from dnsbatch import aggregator
 from dnsbatch.queues import parse_changeset
 from dnsbatch.telemetry import OutcomeEvent
 
@@ -160,3 +161,37 @@ def test_aggregator_handler_fuzz_quick(pipeline: LocalPipeline) -> None:
 def test_aggregator_handler_fuzz_10000_bodies(pipeline: LocalPipeline) -> None:
     tally = run(pipeline, seed=20_261_125, count=10_000, identities=False)
     assert tally.bodies == 10_000
+
+
+def test_a_bug_fails_only_its_message_and_its_log_lines_still_encode(
+    pipeline: LocalPipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bug whose message quotes the input (a raw lone surrogate, as a replay tool could hand it over).
+    real = aggregator.parse_message
+
+    def parse_message(body: str, ref: Any, **kwargs: Any) -> Any:
+        if "boom" in body:
+            raise RuntimeError(f"a bug on {body!s}")
+        return real(body, ref, **kwargs)
+
+    monkeypatch.setattr(aggregator, "parse_message", parse_message)
+    good = json.dumps(
+        {"zone": ZONE, "name": "fine", "type": "A", "action": "upsert", "values": ["192.0.2.1"]}
+    )
+    records = [
+        {"messageId": "m1", "body": '{"boom": "\ud800"}', "attributes": {"SentTimestamp": "1"}},
+        {"messageId": "m2", "body": good, "attributes": {"SentTimestamp": "2"}},
+    ]
+    spec = pipeline.stack.event_sources(AGGREGATOR)[0]
+    context = LambdaContext.start(function_name=spec.function_name, timeout_seconds=spec.function_timeout)
+
+    response = pipeline.invoke(AGGREGATOR, {"Records": records}, context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert [
+        c.key.name for m in _drain(pipeline, "ChangeSetQueue") for c in parse_changeset(m["Body"]).changes
+    ] == [f"fine.{ZONE}"]
+    lines = pipeline.logs().splitlines()
+    assert any("a bug on" in line and "\\ud800" in line for line in lines)
+    for line in lines:
+        line.encode("utf-8")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dnsbatch.safe_text import encodable, escape, first_surrogate, show, sqs_safe
+from dnsbatch.safe_text import encodable, escape, first_surrogate, json_log_line, show, sqs_safe
 
 
 @given(st.text(alphabet=st.characters(codec=None)))
@@ -58,3 +60,10 @@ def test_show_describes_what_json_cannot_write() -> None:
     for _ in range(100_000):
         deep = [deep]
     assert show(deep) == "a list"
+
+
+def test_a_log_line_with_a_lone_surrogate_still_encodes_and_reads_back() -> None:
+    line = json_log_line({"reason": "a\ud800b", "comment": "é🙂", "n": 1})
+    line.encode("utf-8")
+    assert line == '{"reason":"a\\ud800b","comment":"é🙂","n":1}'
+    assert json.loads(line)["reason"] == "a\ud800b"

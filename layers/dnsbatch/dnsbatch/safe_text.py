@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 
-__all__ = ["encodable", "escape", "first_surrogate", "show", "sqs_safe"]
+__all__ = ["encodable", "escape", "first_surrogate", "json_log_line", "show", "sqs_safe"]
 
 # C0 and C1 controls and DEL (tab, LF and CR too: a reason is one line), lone surrogates, the two
 # noncharacters SQS refuses, and the Unicode line/paragraph separators (a log line must stay one line).
@@ -40,6 +40,15 @@ def first_surrogate(text: str) -> int | None:
 def encodable(text: str) -> bool:
     """Whether ``text`` encodes as UTF-8 (Python strings hold no surrogate pairs, so: no surrogate)."""
     return _SURROGATE.search(text) is None
+
+
+def json_log_line(obj: object) -> str:
+    """A serializer for Powertools' Logger (``Logger(json_serializer=...)``): Powertools' own writes with
+    ``ensure_ascii=False`` (readable non-ASCII), which lets a lone surrogate through to stdout, where
+    encoding it fails and the line (maybe an outcome) is lost. Same output otherwise: only lone surrogates,
+    which can only sit inside JSON strings, are written as ``\\uXXXX`` escapes."""
+    text = json.dumps(obj, default=str, separators=(",", ":"), ensure_ascii=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def sqs_safe(text: str) -> bool:
