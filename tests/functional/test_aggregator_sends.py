@@ -8,14 +8,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import Parts
 
 from dnsbatch import aggregator
 from dnsbatch.aggregator import AggregatorDeps, aggregate, aggregate_isolated
 from dnsbatch.queues import OutgoingMessage, parse_changeset, send_batch
+
+if TYPE_CHECKING:  # "conftest" is ambiguous at run time when several suites are collected together
+    from conftest import Parts
 
 GOOD = {"zone": "example.com", "type": "A", "action": "upsert", "values": ["192.0.2.1"]}
 

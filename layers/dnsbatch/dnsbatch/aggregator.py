@@ -124,8 +124,9 @@ def aggregate(
 ) -> AggregateSummary:
     """Process one ingest batch; the summary's ``failed_messages`` are the batch item failures.
 
-    ``deadline`` (on ``deps.clock``): no step starts after it; the messages it leaves unsettled are
-    reported failed, so SQS delivers them again. An unexpected error while parsing one message fails that
+    ``deadline`` (on ``deps.clock``): no message is parsed, no rejection sent and no claim started after
+    it; the messages it leaves unsettled are reported failed, so SQS delivers them again. What was claimed
+    is still sent on (see :func:`_send_changesets`). An unexpected error while parsing one message fails that
     message only; see :func:`aggregate_isolated` for errors elsewhere.
     """
     window = _Window(deps, deadline)
@@ -347,14 +348,10 @@ def _send_changesets(by_zone: Mapping[str, list[Change]], window: _Window) -> No
         )
         if not zone_changes:
             continue
-        if window.out_of_time():
-            tel.logger.warning(
-                "time budget ran out before this zone's change set was sent; its messages will be retried",
-                extra={"zone": zone, "changes": len(zone_changes)},
-            )
-            for change in zone_changes:
-                window.fail(change.ref.message_id)
-            continue
+        # Not gated by the deadline: these changes are claimed, and sending them is what makes the window's
+        # work count. Skipping the send would throw the claims away, and a window that needs more than the
+        # budget would come back and fail the same way for ever. It costs one SQS call per zone per
+        # 512 KiB, which the deadline's margin before Lambda's own timeout is there for.
         changeset_id = deps.new_id()
         for message in queues.changeset_messages(zone, zone_changes, changeset_id):
             try:
