@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from dnsbatch import rdata
 from dnsbatch.events import MAX_VALUES_PER_SET, ParseResult, parse_message
 from dnsbatch.model import Action, EventRef, RecordSetKey, RecordValue
 
@@ -442,3 +443,15 @@ def test_shown_values_are_escaped_so_the_reason_encodes_and_sqs_takes_it(value: 
 def test_source_and_id_are_escaped_where_they_are_carried() -> None:
     (c,) = parse(change(source="ci\x00", id="e\u2028")).changes
     assert (c.ref.source, c.ref.event_id) == ("ci\\u0000", "e\\u2028")
+
+
+def test_a_parser_gap_that_lets_a_surrogate_through_is_still_rejected_at_ingest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The defensive property: whatever a parser returns, an accepted change encodes as httpx sends it.
+    monkeypatch.setitem(rdata.PARSERS, "A", lambda text, name: RecordValue(content="192.0.2.1\ud800"))
+    result = parse({"changes": [change(), change(type="AAAA", values=["2001:db8::1"])]})
+    assert [c.key.type for c in result.changes] == ["AAAA"]
+    (rejection,) = result.rejections
+    assert rejection.field == "changes[0].values"
+    assert rejection.reason.startswith("changes[0].values: the change cannot be encoded as UTF-8 JSON")
