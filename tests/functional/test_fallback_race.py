@@ -29,13 +29,7 @@ def change(version: int, address: str) -> Change:
 
 @pytest.fixture
 def deps(parts: Parts) -> FallbackDeps:
-    return FallbackDeps(
-        settings=parts.settings(),
-        sqs=parts.sqs,
-        ledger=parts.ledger,
-        client=parts.client,
-        telemetry=parts.telemetry,
-    )
+    return parts.fallback_deps()
 
 
 def test_a_newer_version_batched_while_the_fallback_writes_an_older_one_is_what_stays(
