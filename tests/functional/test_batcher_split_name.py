@@ -22,15 +22,7 @@ ADDRESSES = [f"192.0.2.{i}" for i in range(1, 6)]
 
 @pytest.fixture
 def deps(parts: Parts) -> BatcherDeps:
-    return BatcherDeps(
-        settings=parts.settings(batch_change_size=2, batch_change_interval=0.0),
-        sqs=parts.sqs,
-        ledger=parts.ledger,
-        client=parts.client,
-        telemetry=parts.telemetry,
-        clock=time.monotonic,
-        sleep=lambda _: None,
-    )
+    return parts.batcher_deps(batch_change_size=2)
 
 
 def test_a_record_set_split_over_chunks_is_applied_only_when_its_last_chunk_is(
