@@ -1,4 +1,5 @@
-"""Invariants of template.yaml that cfn-lint and `sam validate --lint` do not check (aws-notes §3.3),
+"""Invariants of template.yaml that cfn-lint and `sam validate --lint` do not check
+(docs/architecture.md#what-lint-does-not-catch),
 and properties the code that runs against its resources depends on.
 
 Each test names the production failure it prevents: Lambda refusing the event source mapping, messages
@@ -30,7 +31,7 @@ from dnsbatch.model import Action, Change, EventRef, RecordSetKey, RecordValue
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 
-# Every variable the code reads from the environment (architecture §3.2 + the lead's list).
+# Every variable the code reads from the environment (docs/architecture.md#configuration).
 REQUIRED_ENV = {
     "MASS_CHANGE_THRESHOLD",
     "MASS_CHANGE_MIN_RECORDS",
