@@ -1,6 +1,7 @@
 """A record set whose operations span several chunks (a name with more operations than BATCH_CHANGE_SIZE)
 is done only when its last chunk is applied: an outage between its chunks must leave it to the redelivery,
-not report it applied with half its records missing (architecture §4.1, §4.2)."""
+not report it applied with half its records missing (docs/architecture.md#nothing-lost-nothing-silent,
+docs/architecture.md#convergence)."""
 
 from __future__ import annotations
 

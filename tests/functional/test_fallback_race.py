@@ -1,6 +1,6 @@
 """The fallback runs beside the batcher, not in order with it. A newer version of a record set can be
 claimed and applied by a batch while the fallback is still writing an older one; the older writes must
-not be what stays in Cloudflare (architecture §4.2, convergence)."""
+not be what stays in Cloudflare (docs/architecture.md#convergence)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The five guarantees of architecture §4, end to end over real sockets: moto's server for SQS, DynamoDB
+"""The five guarantees of docs/architecture.md#guarantees-and-where-they-are-proved, end to end over real
+sockets: moto's server for SQS, DynamoDB
 and Secrets Manager, the Cloudflare emulator, and the real handlers behind emulated event source
 mappings configured from template.yaml."""
 

@@ -1,4 +1,4 @@
-"""Parse and validate ingest messages (the change event, architecture §3.1) into :class:`Change` s.
+"""Parse and validate ingest messages (the change event, docs/event-contract.md) into :class:`Change` s.
 
 Validation runs in two steps. :func:`structural_errors` checks exactly what the published JSON Schema
 (``dnsbatch/schema/change-event.schema.json``) checks, by hand, because ``jsonschema`` is not a runtime
@@ -437,7 +437,8 @@ def _build(obj: Mapping[str, Any], ref: EventRef, zones: Collection[str], prefix
         version=version,
         ref=ref,
         # Cloudflare serves proxied records with automatic TTL whatever is stored; storing 1 keeps the
-        # planner from seeing a TTL difference on every run (peers.md, lesson 5).
+        # planner from seeing a TTL difference on every run (docs/architecture.md#lessons-from-the-peers,
+        # lesson 5).
         ttl=1 if proxied else int(obj.get("ttl", 1)),
         proxied=proxied,
         comment=obj.get("comment"),
