@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dnsbatch import queues
@@ -88,6 +89,42 @@ def reject(
         return False
     deps.telemetry.outcome(outcome, change, reason=reason, cf_code=cf_code, **fields)
     return True
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Changes sorted by what their Ledger entries say, for a path about to act on them."""
+
+    work: tuple[Change, ...]  # the entry is still theirs and in a status this path acts on
+    superseded: tuple[Change, ...]  # a newer version (or another event) holds the record set
+    skipped: tuple[Change, ...]  # this event is already past this path (finished, or with the fallback)
+
+
+def still_held(
+    deps: Sinks, changes: Sequence[Change], *, acts_on: frozenset[Status], **fields: Any
+) -> Standing:
+    """The one "does this change still hold its claim?" check, before the batcher or the fallback acts:
+    records *superseded* for changes a newer version overtook (nobody else will), logs the skipped ones.
+    Dry run keeps no Ledger, so every change is worked."""
+    if deps.settings.dry_run:
+        return Standing(tuple(changes), (), ())
+    entries = deps.ledger.get_many(c.key for c in changes)
+    work, superseded, skipped = [], [], []
+    for change in changes:
+        entry = entries.get(change.key)
+        if entry is None or (entry.holds(change) and entry.status in acts_on):
+            work.append(change)
+        elif entry.holds(change):
+            deps.telemetry.logger.info(
+                "already finished or handed on (redelivery)",
+                extra={**change_fields(change), **fields, "status": entry.status.value},
+            )
+            skipped.append(change)
+        else:
+            reason = f"version {entry.version} of the record set was accepted after this change"
+            deps.telemetry.outcome(Outcome.SUPERSEDED, change, reason=reason, **fields)
+            superseded.append(change)
+    return Standing(tuple(work), tuple(superseded), tuple(skipped))
 
 
 def _already(deps: Sinks, change: Change) -> None:
