@@ -236,9 +236,14 @@ class LocalPipeline:
                 self.options.hooks.started(logical)
             try:
                 return module.handler(event, context)
-            except FunctionCrash:
+            except BaseException as exc:
+                crash = _crash_in(exc)
+                if crash is None:
+                    raise
                 self._cold_start(logical)
-                raise
+                # A finally block of the handler (Powertools flushing metrics) may have raised over the
+                # crash; a dead process runs no finally blocks, so the crash is what the poller sees.
+                raise crash from None
 
     def _cold_start(self, logical: str) -> None:
         """Lambda throws a crashed container away: the next invocation gets a fresh module (no cached
@@ -323,6 +328,18 @@ class LocalPipeline:
         if isinstance(self.log_stream, io.StringIO):
             return self.log_stream.getvalue()
         return ""
+
+
+def _crash_in(exc: BaseException) -> FunctionCrash | None:
+    """The FunctionCrash ``exc`` is, or was raised over (``__context__``), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, FunctionCrash):
+            return current
+        seen.add(id(current))
+        current = current.__context__
+    return None
 
 
 def _restore_logger(logger: logging.Logger, saved: tuple[list[logging.Handler], bool, int]) -> None:
