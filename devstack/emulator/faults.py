@@ -36,9 +36,10 @@ class FaultConfig:
     drop_count: int = 0  # close the connection without answering, N times
     rate_limit_count: int = 0  # answer 429 (code 971) N times
     retry_after: int = 1  # Retry-After of those 429s
-    # The ambiguous failure: the next N matching requests are carried out (a batch is committed), then
-    # answered `error_status` (commit_error_count) or the connection is closed unanswered
-    # (commit_drop_count). The client cannot tell these from a failure that changed nothing.
+    # The ambiguous failure: the next N matching requests that change something (not GET) and succeed
+    # are carried out (a batch is committed), then answered `error_status` (commit_error_count) or the
+    # connection is closed unanswered (commit_drop_count). The client cannot tell these from a failure
+    # that changed nothing. A request that fails anyway (a 4xx) gets its real answer and uses none.
     commit_error_count: int = 0
     commit_drop_count: int = 0
     method: str | None = None
@@ -175,12 +176,22 @@ class FaultInjector:
             if self._take("error") or (c.error_rate > 0 and self._random.random() < c.error_rate):
                 self._injected["error"] += 1
                 return Action(delay=delay, error_status=c.error_status)
-            # Counted by the server once the request was actually carried out (note()).
-            if self._take("commit_error"):
+            # Only a request that changes something can be committed; the countdown is taken (and the
+            # fault counted) by the server once the request was carried out: take_commit().
+            if method != "GET" and self._left["commit_error"]:
                 return Action(delay=delay, after_commit="error", error_status=c.error_status)
-            if self._take("commit_drop"):
+            if method != "GET" and self._left["commit_drop"]:
                 return Action(delay=delay, after_commit="drop")
             return Action(delay=delay)
+
+    def take_commit(self, kind: str) -> bool:
+        """Use one ``kind`` ("error" or "drop") commit fault for a request that was just carried out;
+        False when another request used the last one meanwhile (then the answer goes out normally)."""
+        with self._lock:
+            if not self._take(f"commit_{kind}"):
+                return False
+            self._injected[f"commit_{kind}"] += 1
+            return True
 
     def reject_name(self, name: str) -> ApiError | None:
         """The validation error for a record name matching ``reject_name_pattern``."""

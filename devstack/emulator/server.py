@@ -231,12 +231,10 @@ class _Handler(BaseHTTPRequestHandler):
             # Nothing was carried out, so a commit fault has nothing to hide: the real answer goes out.
             self._error(err, limit_headers)
             return
-        if action.after_commit == "drop":
-            emu.faults.note("commit_drop")
+        if action.after_commit == "drop" and emu.faults.take_commit("drop"):
             self._drop()
             return
-        if action.after_commit == "error":
-            emu.faults.note("commit_error")
+        if action.after_commit == "error" and emu.faults.take_commit("error"):
             status = action.error_status or 500
             self._error(ApiError(status, e.INTERNAL_FAULT, "Internal Server Error"), limit_headers)
             return

@@ -176,6 +176,8 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         windows=args.windows,
         faults=faults,
         kill_rate=args.kill_rate,
+        kill_after=args.kill_after,
+        time_scale=args.time_scale,
         log_path=log_path,
     )
     print(
@@ -243,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     chaos.add_argument(
         "--kill-rate", type=float, default=0.08, help="share of invocations killed (0 for none)"
     )
+    chaos.add_argument("--kill-after", type=int, default=40, help="a killed invocation dies after 1..N calls")
+    chaos.add_argument("--time-scale", type=float, default=0.002, help="visibility timeouts, window, pacing")
     chaos.add_argument("--report", help="also write the summary as JSON to this file")
     chaos.add_argument(
         "--logs",

@@ -160,6 +160,13 @@ def test_a_commit_fault_on_a_refused_request_sends_the_real_refusal(
     assert resp.status_code == 400 and resp.json()["errors"][0]["code"] == 9000
     assert emu.records("example.com") == []
     assert emu.faults_injected() == {"refused_name": 1}
+    # AND reads are never "committed": the fault waits for the next write that succeeds
+    assert fault_client.get(f"/zones/{z}/dns_records").status_code == 200
+    good = fault_client.post(
+        f"/zones/{z}/dns_records", json={"type": "A", "name": "ok", "content": "192.0.2.2"}
+    )
+    assert good.status_code == 503 and [r["name"] for r in emu.records("example.com")] == ["ok.example.com"]
+    assert emu.faults_injected() == {"refused_name": 1, "commit_error": 1}
 
 
 def test_injected_faults_are_counted_by_kind_across_configurations(

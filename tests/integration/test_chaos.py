@@ -16,8 +16,19 @@ from collections.abc import Iterator
 import pytest
 from integration_helpers import PipelineFactory, rrset
 
-from devstack.emulator import FaultConfig, ZoneSpec
-from devstack.stack.chaos import FAULT_KINDS, ChaosConfig, ChaosResult, KillAt, format_summary, run_chaos
+from devstack.emulator import FaultConfig
+from devstack.stack.chaos import (
+    FAULT_KINDS,
+    ChaosConfig,
+    ChaosResult,
+    Event,
+    KillAt,
+    Message,
+    Window,
+    format_summary,
+    oracle,
+    run_chaos,
+)
 from devstack.stack.pipeline import count_events
 
 SEED = 20261125
@@ -200,8 +211,6 @@ def test_an_mx_to_cname_switch_in_a_rolled_back_chunk_ends_as_the_cname(
 
 def test_the_oracle_follows_the_contract_not_the_code() -> None:
     # Pure: the oracle's rules on hand-made windows (no pipeline).
-    from devstack.stack.chaos import Event, Message, Window, oracle
-
     def ev(name: str, version: int, values: tuple[str, ...] | None, **kw: object) -> Event:
         action = "upsert" if values else "delete"
         return Event("z.example", name, "A", action, values, 300, version, f"{name}{version}", **kw)  # type: ignore[arg-type]
