@@ -418,7 +418,9 @@ def actual_state(pipeline: LocalPipeline, zones: Iterable[str]) -> dict[RecordSe
 
 
 class KillSwitch:
-    """Kills invocations: a seeded share of them die after a seeded number of hooked calls."""
+    """Kills invocations: a seeded share of them die after a seeded number of hooked calls. Until a
+    function has been killed once, each of its invocations dies within its first few calls, so even a
+    short run kills every function that runs."""
 
     def __init__(self, seed: int, rate: float, after: int) -> None:
         self.rng = random.Random(f"kills-{seed}")
@@ -434,7 +436,12 @@ class KillSwitch:
         with self.lock:
             self.invocations += 1
             self.dead = False
-            self.countdown = self.rng.randint(1, self.after) if self.rng.random() < self.rate else None
+            if self.rate > 0 and not self.kills[function]:
+                self.countdown = self.rng.randint(1, 6)
+            elif self.rng.random() < self.rate:
+                self.countdown = self.rng.randint(1, self.after)
+            else:
+                self.countdown = None
 
     def call(self, function: str, point: str) -> None:
         with self.lock:
@@ -704,6 +711,7 @@ def _check_once(
     seen: dict[tuple[str, int], list[str]],
 ) -> Check:
     problems = []
+    patterns: Counter[str] = Counter()
     for key in sorted(set(expected) | set(counted), key=lambda k: (counted[k], k)):
         if counted[key] != 1 or key not in expected:
             event = by_key.get(key)
@@ -713,8 +721,10 @@ def _check_once(
                 else f"{event.eid} {event.name}.{event.zone} {event.type} v{event.version}"
             )
             outcomes = ", ".join(seen.get(key, [])) or "none"
+            patterns[f"{counted[key]} outcomes ({outcomes})"] += 1
             problems.append(f"{counted[key]} outcomes: message {key[0]} #{key[1]} ({what}): {outcomes}")
-    return Check(name, not problems, problems)
+    summary = [f"{n} event(s) with {pattern}" for pattern, n in patterns.most_common()]
+    return Check(name, not problems, summary + problems)
 
 
 def format_summary(result: ChaosResult, *, detail_lines: int = 40) -> str:
@@ -726,6 +736,8 @@ def format_summary(result: ChaosResult, *, detail_lines: int = 40) -> str:
     faults = ", ".join(f"{k} {v}" for k, v in s["faults_injected"].items()) or "none"
     out.append(f"faults injected    {faults}")
     out.append(f"invocations        {s['invocations']}")
+    for point in s["kill_points"]:
+        out.append(f"    killed {point}")
     outcomes = ", ".join(f"{k} {v}" for k, v in s["outcomes"].items())
     out.append(f"outcomes           {outcomes} = {s['outcomes_total']} ({s['outcome_log_lines']} log lines)")
     out.append(f"cloudflare calls   {s['cloudflare_calls_total']}")
