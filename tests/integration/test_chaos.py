@@ -156,19 +156,30 @@ def test_an_aggregator_killed_after_logging_a_rejection_logs_it_once(make_pipeli
 
 
 @pytest.mark.xfail(strict=True, reason=OUTCOME_AFTER_MARK)
-def test_a_batcher_killed_right_after_marking_applied_still_logs_the_outcome(
-    make_pipeline: PipelineFactory,
+@pytest.mark.parametrize(
+    ("function", "names"),
+    [("BatcherFunction", ("m",)), ("FallbackFunction", ("m", "cf-reject-1"))],
+)
+def test_a_function_killed_right_after_its_final_ledger_mark_still_logs_the_outcome(
+    make_pipeline: PipelineFactory, function: str, names: tuple[str, ...]
 ) -> None:
-    # GIVEN the batcher dies just after DynamoDB accepted its APPLIED mark, before it logged the outcome
-    kill = KillAt("BatcherFunction", "after dynamodb.UpdateItem")
+    # GIVEN the function dies just after DynamoDB accepted its first final mark (applied, or failed for
+    # the refused record), before it logged the outcome; a refused record sends its chunk to the fallback
+    kill = KillAt(function, "after dynamodb.UpdateItem")
     p = make_pipeline(hooks=kill, time_scale=0.0005, context_time_scale=0.01)
-    body = {"zone": "example.com", "name": "m", "type": "A", "action": "upsert", "values": ["192.0.2.3"]}
-    p.publish([json.dumps(body)])
+    assert p.emulator is not None
+    p.emulator.set_faults(FaultConfig(reject_name_pattern="^cf-reject"))
+    bodies = [
+        json.dumps({"zone": "example.com", "name": n, "type": "A", "action": "upsert", "values": [v]})
+        for n, v in (("m", "192.0.2.3"), ("cf-reject-1", "192.0.2.4"))
+        if n in names
+    ]
+    p.publish(bodies)
     assert p.drain(60).idle
-    assert kill.points == ["BatcherFunction at after dynamodb.UpdateItem"]
+    assert kill.points == [f"{function} at after dynamodb.UpdateItem"]
     assert rrset(p, "m") == ["192.0.2.3"]
-    # THEN the redelivered change set still ends the event in exactly one outcome
-    assert list(_outcomes_per_event(p).values()) == [1]
+    # THEN the redelivery still ends each event in exactly one outcome
+    assert sorted(_outcomes_per_event(p).values()) == [1] * len(names)
 
 
 @pytest.mark.xfail(strict=True, reason=SWITCH_IN_FALLBACK)
