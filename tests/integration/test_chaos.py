@@ -32,6 +32,8 @@ from devstack.stack.chaos import (
 from devstack.stack.pipeline import count_events
 
 SEED = 20261125
+# The short run is one module-scoped fixture: keep its tests on one xdist worker so it runs once.
+short = pytest.mark.xdist_group("chaos-short-run")
 # Bugs found by the chaos suite, named in the xfail reasons below (see the report on branch `chaos`).
 OUTCOME_AFTER_MARK = (
     "outcome lost: the batcher/fallback mark the Ledger final before logging the outcome, so a crash "
@@ -40,6 +42,10 @@ OUTCOME_AFTER_MARK = (
 OUTCOME_BEFORE_DELETE = (
     "outcome repeated: the aggregator logs rejected/superseded outcomes before its message is deleted, "
     "so a crash (or any failed invocation) after them logs them again on redelivery"
+)
+REFUSED_WRITE_HALF_DONE = (
+    "issue 10: a refused write leaves its set half changed: the fallback deletes the surplus records "
+    "before the patch Cloudflare refuses, so the set holds neither the old values nor the new"
 )
 SWITCH_IN_FALLBACK = (
     "issue 10: a type switch whose chunk is rolled back ends with the name empty: the fallback plans "
@@ -63,6 +69,8 @@ def short_run(moto_endpoint: str) -> Iterator[ChaosResult]:
     yield result
 
 
+@pytest.mark.slow
+@short
 def test_short_chaos_run_drains_with_every_fault_injected_and_nothing_in_a_dlq(
     short_run: ChaosResult,
 ) -> None:
@@ -76,12 +84,16 @@ def test_short_chaos_run_drains_with_every_fault_injected_and_nothing_in_a_dlq(
     assert s["events"] >= 280 and s["windows"] == len(FAULT_KINDS)
 
 
+@pytest.mark.slow
+@short
 def test_short_chaos_run_never_exceeds_cloudflares_rate_limit(short_run: ChaosResult) -> None:
     check = short_run.check("Cloudflare rate limit never exceeded")
     assert check.ok, check.detail
     assert short_run.summary["rate_limit"]["busiest_window"] > 0
 
 
+@pytest.mark.slow
+@short
 def test_every_outcome_of_the_short_run_belongs_to_a_published_event(short_run: ChaosResult) -> None:
     # Whatever the count per event, no outcome may name an event that was never published.
     published = set(short_run.outcome_keys) | set(short_run.log_outcome_keys)
@@ -92,6 +104,8 @@ def test_every_outcome_of_the_short_run_belongs_to_a_published_event(short_run: 
     assert short_run.outcome_keys == short_run.log_outcome_keys
 
 
+@pytest.mark.slow
+@short
 @pytest.mark.xfail(strict=True, reason=f"{OUTCOME_AFTER_MARK}; {OUTCOME_BEFORE_DELETE}")
 def test_short_chaos_run_counts_every_event_exactly_once(short_run: ChaosResult) -> None:
     for name in ("outcomes exactly once (listeners)", "outcomes exactly once (log lines)"):
@@ -99,7 +113,9 @@ def test_short_chaos_run_counts_every_event_exactly_once(short_run: ChaosResult)
         assert check.ok, "\n".join(check.detail[:30])
 
 
-@pytest.mark.xfail(strict=True, reason=SWITCH_IN_FALLBACK)
+@pytest.mark.slow
+@short
+@pytest.mark.xfail(strict=True, reason=f"{SWITCH_IN_FALLBACK}; {REFUSED_WRITE_HALF_DONE}")
 def test_short_chaos_run_ends_with_the_oracles_zones(short_run: ChaosResult) -> None:
     check = short_run.check("zones match the oracle")
     assert check.ok, "\n".join(check.detail[:30])
@@ -218,6 +234,22 @@ def test_an_mx_to_cname_switch_in_a_rolled_back_chunk_ends_as_the_cname(
     # THEN the name holds the CNAME, not nothing
     assert rrset(p, "sw", "MX") == []
     assert rrset(p, "sw", "CNAME") == ["t.example.net"]
+
+
+@pytest.mark.xfail(strict=True, reason=REFUSED_WRITE_HALF_DONE)
+def test_a_refused_update_leaves_the_old_values_in_place(make_pipeline: PipelineFactory) -> None:
+    # GIVEN a set of two addresses, then an update to one new address that Cloudflare refuses
+    p = make_pipeline()
+    assert p.emulator is not None
+    base = {"zone": "example.com", "name": "flip-1", "type": "A", "action": "upsert"}
+    p.publish([json.dumps({**base, "values": ["192.0.2.1", "192.0.2.2"], "version": 1})])
+    assert p.drain(60).idle
+    p.emulator.set_faults(FaultConfig(reject_name_pattern="^flip-"))
+    p.publish([json.dumps({**base, "values": ["192.0.2.3"], "version": 2})])
+    assert p.drain(60).idle
+    assert [o.outcome.value for o in p.outcomes] == ["applied", "failed"]
+    # THEN the set still holds what it held: the refusal changed nothing
+    assert rrset(p, "flip-1") == ["192.0.2.1", "192.0.2.2"]
 
 
 def test_the_oracle_follows_the_contract_not_the_code() -> None:
