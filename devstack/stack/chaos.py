@@ -58,6 +58,10 @@ class ChaosConfig:
     kill_rate: float = 0.08  # share of invocations that die
     kill_after: int = 40  # ... after 1..kill_after hooked calls (AWS before/after, Cloudflare after)
     refusal_window_rate: float = 0.25  # windows in which flip-* names are refused too
+    # Dense: in every window every zone gets a cf-reject-* upsert (so its first chunk is rolled back and
+    # replayed by the fallback) and every switching name takes a step: a short run then meets the
+    # fallback and the type switches everywhere. These events come on top of `events`.
+    dense: bool = False
     max_envelope: int = 25
     batch_change_size: int = 40  # several chunks per zone and window
     time_scale: float = 0.002  # visibility timeouts, batching window, pacing
@@ -151,7 +155,7 @@ def _names(zone: ZoneSpec, rng: random.Random) -> _Names:
             regular.append((f"r{i:03d}", type_))
     return _Names(
         regular=regular,
-        switch=[f"s{i:02d}" for i in range(6 * scale)],
+        switch=[f"s{i:02d}" for i in range(2 * scale)],
         pinned=[f"p{i}" for i in range(3)],
         refused=[f"{ALWAYS_REFUSED}{i}" for i in range(2)],
         flip=[f"{SOMETIMES_REFUSED}{i}" for i in range(3 * scale)],
@@ -192,6 +196,7 @@ class Generator:
         self.sent: list[Message] = []
         self.events = 0
         self._late: list[list[Event]] = []
+        self.switch_live: set[tuple[str, str]] = set()
 
     def _next(self, zone: str, name: str, type_: str, action: str, **extra: Any) -> Event:
         key = (zone, name, type_)
@@ -225,11 +230,18 @@ class Generator:
         groups.extend(self._late)
         self._late = []  # older versions held back from the previous window: out of order
         busy_switch: set[tuple[str, str]] = set()
-        start = self.events
         if number == 0:
             for spec in cfg.zones:
                 for name in self.names[spec.name].pinned:
                     groups.append([self._next(spec.name, name, "A", "upsert")])
+        if cfg.dense:
+            for spec in cfg.zones:
+                names = self.names[spec.name]
+                groups.append([self._next(spec.name, rng.choice(names.refused), "A", "upsert")])
+                for name in names.switch:
+                    busy_switch.add((spec.name, name))
+                    groups.append(self._switch(spec.name, name))
+        start = self.events
         copies: list[Message] = []
         while self.events - start < target:
             self._step(number, rng.choice(cfg.zones).name, groups, copies, busy_switch)
@@ -264,10 +276,10 @@ class Generator:
         rng, names = self.rng, self.names[zone]
         last_window = number == self.config.windows - 1
         roll = rng.random()
-        if roll < 0.45:
+        if roll < 0.41:
             name, type_ = rng.choice(names.regular)
             groups.append([self._next(zone, name, type_, "upsert" if rng.random() < 0.85 else "delete")])
-        elif roll < 0.55:
+        elif roll < 0.51:
             # Out of order: two new versions, the older one sent after the newer (here or next window).
             name, type_ = rng.choice(names.regular)
             older = self._next(zone, name, type_, "upsert")
@@ -302,7 +314,10 @@ class Generator:
     def _switch(self, zone: str, name: str) -> list[Event]:
         now = self.switch_type[(zone, name)]
         target = "CNAME" if now != "CNAME" else self.rng.choice(["A", "MX"])
-        if self.rng.random() < 0.3:  # not every step is a switch: also change the values in place
+        if (zone, name) not in self.switch_live or self.rng.random() < 0.3:
+            # The name's first step creates its first type (a switch needs something to switch from);
+            # later, not every step is a switch: values also change in place.
+            self.switch_live.add((zone, name))
             return [self._next(zone, name, now, "upsert")]
         self.switch_type[(zone, name)] = target
         return [self._next(zone, name, now, "delete"), self._next(zone, name, target, "upsert")]
