@@ -59,8 +59,9 @@ class ChaosConfig:
     kill_after: int = 40  # ... after 1..kill_after hooked calls (AWS before/after, Cloudflare after)
     refusal_window_rate: float = 0.25  # windows in which flip-* names are refused too
     # Dense: in every window every zone gets a cf-reject-* upsert (so its first chunk is rolled back and
-    # replayed by the fallback) and every switching name takes a step: a short run then meets the
-    # fallback and the type switches everywhere. These events come on top of `events`.
+    # replayed by the fallback), a malformed event and a duplicate, and every switching name takes a
+    # step: a short run then meets the fallback, the switches and the aggregator's own outcomes in every
+    # window. These events come on top of `events`.
     dense: bool = False
     max_envelope: int = 25
     batch_change_size: int = 40  # several chunks per zone and window
@@ -241,8 +242,14 @@ class Generator:
                 for name in names.switch:
                     busy_switch.add((spec.name, name))
                     groups.append(self._switch(spec.name, name))
+                name, _type = rng.choice(names.regular)
+                bad = self._next(spec.name, name, "A", "upsert", valid=False)
+                groups.append([replace(bad, values=("192.0.2.300",))])
         start = self.events
         copies: list[Message] = []
+        if cfg.dense:  # and a duplicate: every window has outcomes the aggregator logs itself
+            copies.append(Message(list(groups[-1]), "duplicate"))
+            self.events += len(copies[-1].events)
         while self.events - start < target:
             self._step(number, rng.choice(cfg.zones).name, groups, copies, busy_switch)
         rng.shuffle(groups)
@@ -349,10 +356,10 @@ class Generator:
                 fields.setdefault("error_status", 503)
             elif kind == "commit_drop":
                 fields["commit_drop_count"] = rng.randint(1, 2)
+        # A commit fault waits for a write that succeeds: unfiltered, the fallback's individual writes
+        # can take it too when every batch of the window is refused.
         commit = {"commit_error", "commit_drop"} & set(kinds)
-        fields["path"] = rng.choice(
-            [BATCH_PATH, BATCH_PATH, None] if commit else [None, BATCH_PATH, LIST_PATH]
-        )
+        fields["path"] = None if commit else rng.choice([None, BATCH_PATH, LIST_PATH])
         return FaultConfig(**fields), kinds
 
 

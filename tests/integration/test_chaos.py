@@ -57,7 +57,7 @@ SWITCH_IN_FALLBACK = (
 def short_run(moto_endpoint: str) -> Iterator[ChaosResult]:
     config = ChaosConfig(
         seed=SEED,
-        events=120,  # plus the dense events: about 300 in all
+        events=90,  # plus the dense events: about 300 in all
         windows=len(FAULT_KINDS),  # the schedule gives window n fault kind n: every kind at least once
         kill_rate=0.25,
         kill_after=30,
@@ -86,7 +86,7 @@ def test_short_chaos_run_drains_with_every_fault_injected_and_nothing_in_a_dlq(
     for kind in ("error", "rate_limited", "drop", "delay", "commit_error", "commit_drop", "refused_name"):
         assert injected.get(kind, 0) > 0, f"no {kind} fault was injected: {injected}"
     assert any(k.startswith("killed") for k in injected), injected
-    assert s["events"] >= 120 and s["windows"] == len(FAULT_KINDS)
+    assert s["events"] >= 90 and s["windows"] == len(FAULT_KINDS)
 
 
 @pytest.mark.slow
