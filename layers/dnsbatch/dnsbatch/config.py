@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from dnsbatch.limits import PAID_BATCH_LIMIT
 from dnsbatch.ownership import check_owner_id
 
 DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
-# Cloudflare's documented per-request batch limits: Free 200, Pro/Business/Enterprise 3,500.
-MAX_BATCH_SIZE = 3500
+# The largest batch any plan takes; the batcher caps it further at the zone's own plan limit.
+MAX_BATCH_SIZE = PAID_BATCH_LIMIT
 
 
 class ConfigError(ValueError):

@@ -97,16 +97,34 @@ def fallback_group_id(key: RecordSetKey) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FallbackRequest:
-    change: Change
+    """All record sets of one name that a refused batch could not apply: the fallback plans and applies
+    them together, because a name's sets depend on each other (a CNAME replacing an A set)."""
+
+    changes: tuple[Change, ...]
     changeset_id: str
     chunk: int
-    batch_error: str  # what Cloudflare said about the whole chunk, for the log
+    batch_error: str  # what Cloudflare said about the smallest batch that still held the name, for the log
+
+    def __post_init__(self) -> None:
+        names = {(c.key.zone, c.key.name) for c in self.changes}
+        if len(names) != 1:
+            raise ValueError(f"a fallback request holds the sets of exactly one name, got {sorted(names)}")
+
+    @property
+    def name(self) -> str:
+        return self.changes[0].key.name
+
+    @property
+    def zone(self) -> str:
+        return self.changes[0].key.zone
 
 
 def fallback_message(request: FallbackRequest) -> OutgoingMessage:
+    changes = sorted(request.changes, key=lambda c: c.key)
+    encoded = [c.to_dict() for c in changes]
     body = _dumps(
         {
-            "change": request.change.to_dict(),
+            "changes": encoded,
             "changeset_id": request.changeset_id,
             "chunk": request.chunk,
             "batch_error": request.batch_error,
@@ -114,16 +132,19 @@ def fallback_message(request: FallbackRequest) -> OutgoingMessage:
     )
     return OutgoingMessage(
         body=body,
-        changes=(request.change,),
-        group_id=fallback_group_id(request.change.key),
-        dedup_id=_digest(_dumps(request.change.to_dict()))[:128],
+        changes=tuple(changes),
+        group_id=fallback_group_id(changes[0].key),
+        dedup_id=_digest(_dumps(encoded))[:128],
     )
 
 
 def parse_fallback(body: str) -> FallbackRequest:
     obj = json.loads(body)
+    # {"change": ...}: one record set per message, as sent before the fallback worked per name; still read
+    # so that messages queued across an upgrade are not lost.
+    raw = obj["changes"] if "changes" in obj else [obj["change"]]
     return FallbackRequest(
-        change=Change.from_dict(obj["change"]),
+        changes=tuple(Change.from_dict(c) for c in raw),
         changeset_id=str(obj.get("changeset_id", "")),
         chunk=int(obj.get("chunk", 0)),
         batch_error=str(obj.get("batch_error", "")),

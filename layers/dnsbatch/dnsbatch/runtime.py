@@ -26,6 +26,7 @@ from dnsbatch.cloudflare.client import CloudflareClient, RequestInfo
 from dnsbatch.config import Settings
 from dnsbatch.fallback import FallbackDeps
 from dnsbatch.ledger import Ledger
+from dnsbatch.logsafety import quiet_third_party_loggers
 from dnsbatch.telemetry import Telemetry
 
 # Stop starting new Cloudflare work this long before Lambda's own timeout (at most this share of the
@@ -37,6 +38,7 @@ SAFETY_MARGIN_SHARE = 0.1
 class Runtime:
     def __init__(self, function: str, logger: Logger, metrics: Metrics) -> None:
         self.function = function
+        quiet_third_party_loggers()  # before any AWS call: botocore logs GetSecretValue's body at DEBUG
         self.telemetry = Telemetry(logger, metrics, function)
         # The library logs through stdlib loggers under "dnsbatch" (e.g. the Cloudflare client's retries):
         # in Lambda, give them the function's JSON formatting so every line is searchable the same way
@@ -158,6 +160,7 @@ class Runtime:
             ledger=self.ledger,
             client=self.client,
             telemetry=self.telemetry,
+            clock=self.clock,
         )
 
 
