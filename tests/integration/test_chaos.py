@@ -9,9 +9,10 @@ library is fixed the test passes, strict turns that into a failure, and the mark
 
 from __future__ import annotations
 
+import fcntl
 import json
+import pickle
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from integration_helpers import PipelineFactory, rrset
@@ -32,8 +33,6 @@ from devstack.stack.chaos import (
 from devstack.stack.pipeline import count_events
 
 SEED = 20261125
-# The short run is one module-scoped fixture: keep its tests on one xdist worker so it runs once.
-short = pytest.mark.xdist_group("chaos-short-run")
 # Bugs found by the chaos suite, named in the xfail reasons below (see the report on branch `chaos`).
 OUTCOME_AFTER_MARK = (
     "outcome lost: the batcher/fallback mark the Ledger final before logging the outcome, so a crash "
@@ -45,9 +44,14 @@ OUTCOME_BEFORE_DELETE = (
 )
 
 
-@pytest.fixture(scope="module")
-def short_run(moto_endpoint: str) -> Iterator[ChaosResult]:
-    config = ChaosConfig(
+# One short run per `make test`, shared by the tests below: pytest-xdist runs them on either worker (and
+# tears module fixtures down whenever a worker's queue runs dry), so the first to get here runs it under
+# a file lock in the workers' common temporary directory and the others read its result.
+_SHORT_RUN: dict[int, ChaosResult] = {}
+
+
+def _short_config(moto_endpoint: str) -> ChaosConfig:
+    return ChaosConfig(
         seed=SEED,
         events=90,  # plus the dense events: about 300 in all
         windows=len(FAULT_KINDS),  # the schedule gives window n fault kind n: every kind at least once
@@ -61,13 +65,28 @@ def short_run(moto_endpoint: str) -> Iterator[ChaosResult]:
         slow_seconds=0.8,
         moto_endpoint=moto_endpoint,
     )
-    result = run_chaos(config)
+
+
+@pytest.fixture
+def short_run(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> ChaosResult:
+    if SEED not in _SHORT_RUN:
+        base = tmp_path_factory.getbasetemp()
+        shared = base if worker_id == "master" else base.parent
+        data = shared / f"chaos-short-{SEED}.pickle"
+        with (shared / "chaos-short.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if data.exists():
+                _SHORT_RUN[SEED] = pickle.loads(data.read_bytes())
+            else:
+                result = run_chaos(_short_config(moto_endpoint))
+                data.write_bytes(pickle.dumps(result))
+                _SHORT_RUN[SEED] = result
+    result = _SHORT_RUN[SEED]
     print(format_summary(result))
-    yield result
+    return result
 
 
 @pytest.mark.slow
-@short
 def test_short_chaos_run_drains_with_every_fault_injected_and_nothing_in_a_dlq(
     short_run: ChaosResult,
 ) -> None:
@@ -82,7 +101,6 @@ def test_short_chaos_run_drains_with_every_fault_injected_and_nothing_in_a_dlq(
 
 
 @pytest.mark.slow
-@short
 def test_short_chaos_run_never_exceeds_cloudflares_rate_limit(short_run: ChaosResult) -> None:
     check = short_run.check("Cloudflare rate limit never exceeded")
     assert check.ok, check.detail
@@ -90,7 +108,6 @@ def test_short_chaos_run_never_exceeds_cloudflares_rate_limit(short_run: ChaosRe
 
 
 @pytest.mark.slow
-@short
 def test_every_outcome_of_the_short_run_belongs_to_a_published_event(short_run: ChaosResult) -> None:
     # Whatever the count per event, no outcome may name an event that was never published.
     published = set(short_run.outcome_keys) | set(short_run.log_outcome_keys)
@@ -102,7 +119,6 @@ def test_every_outcome_of_the_short_run_belongs_to_a_published_event(short_run: 
 
 
 @pytest.mark.slow
-@short
 @pytest.mark.xfail(strict=True, reason=f"{OUTCOME_AFTER_MARK}; {OUTCOME_BEFORE_DELETE}")
 def test_short_chaos_run_counts_every_event_exactly_once(short_run: ChaosResult) -> None:
     for name in ("outcomes exactly once (listeners)", "outcomes exactly once (log lines)"):
@@ -111,7 +127,6 @@ def test_short_chaos_run_counts_every_event_exactly_once(short_run: ChaosResult)
 
 
 @pytest.mark.slow
-@short
 def test_short_chaos_run_ends_with_the_oracles_zones(short_run: ChaosResult) -> None:
     check = short_run.check("zones match the oracle")
     assert check.ok, "\n".join(check.detail[:30])
