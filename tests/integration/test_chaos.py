@@ -35,8 +35,8 @@ from devstack.stack.pipeline import count_events
 SEED = 20261125
 # Bugs found by the chaos suite, named in the xfail reasons below (see the report on branch `chaos`).
 OUTCOME_AFTER_MARK = (
-    "outcome lost: the batcher/fallback mark the Ledger final before logging the outcome, so a crash "
-    "in between leaves a final entry and the redelivery skips the change as a duplicate"
+    "outcome lost: outcomes.finish/reject move the Ledger entry to its final status before logging the "
+    "outcome, so a crash in between leaves a final entry and the redelivery skips the change as finished"
 )
 OUTCOME_BEFORE_DELETE = (
     "outcome repeated: the aggregator logs rejected/superseded outcomes before its message is deleted, "
