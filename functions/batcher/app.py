@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -11,9 +10,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dnsbatch.batcher import process_zone
-from dnsbatch.cloudflare.errors import AuthenticationError
-from dnsbatch.queues import parse_changeset
+from dnsbatch.batcher import ZoneBatches
 from dnsbatch.runtime import Runtime
 
 logger = Logger()
@@ -27,45 +24,19 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    deps = runtime.batcher_deps()
-    deadline = runtime.deadline(context)
-    bodies: dict[str, list[str]] = defaultdict(list)
-    for record in event.get("Records") or []:
-        bodies[_zone_of(record)].append(record["body"])
-    results: dict[str, BaseException | None] = {}
+    records = event.get("Records") or []
+    zones = ZoneBatches(
+        records, runtime.batcher_deps(), runtime.deadline(context), on_auth_error=runtime.reset_client
+    )
 
     def record_handler(record: SQSRecord) -> None:
-        # All change sets of a zone in this batch are merged and applied on the zone's first message;
-        # its other messages share that result.
-        zone = _zone_of(record.raw_event)
-        if zone not in results:
-            changesets = [parse_changeset(body) for body in bodies[zone]]
-            logger.set_correlation_id(changesets[0].changeset_id)
-            try:
-                process_zone(zone, changesets, deps, deadline)
-                results[zone] = None
-            except AuthenticationError as exc:
-                runtime.reset_client()  # a rotated token is re-read on the next delivery
-                results[zone] = exc
-            except Exception as exc:
-                results[zone] = exc
-            if results[zone] is not None:
-                logger.warning(
-                    "zone not finished; its messages will be redelivered",
-                    extra={"zone": zone, "error": f"{type(results[zone]).__name__}: {results[zone]}"},
-                )
-        failure = results[zone]
-        if failure is not None:
-            raise failure
+        zones.handle(record.raw_event)
 
     try:
-        return process_partial_response(
+        response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
+        runtime.back_off(records, response)
+        return response
     finally:
         runtime.telemetry.publish()
-
-
-def _zone_of(record: dict[str, Any]) -> str:
-    group = (record.get("attributes") or {}).get("MessageGroupId")
-    return str(group) if group else parse_changeset(record["body"]).zone

@@ -26,6 +26,7 @@ processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     deps = runtime.fallback_deps()
     deadline = runtime.deadline(context)
+    records = event.get("Records") or []
 
     def record_handler(record: SQSRecord) -> None:
         request = parse_fallback(record.body)
@@ -37,8 +38,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
             raise
 
     try:
-        return process_partial_response(
+        response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
+        runtime.back_off(records, response)
+        return response
     finally:
         runtime.telemetry.publish()

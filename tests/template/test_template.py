@@ -26,6 +26,10 @@ TEMPLATE = ROOT / "template.yaml"
 
 # Every variable the code reads from the environment (architecture §3.2 + the lead's list).
 REQUIRED_ENV = {
+    "MASS_CHANGE_THRESHOLD",
+    "MASS_CHANGE_MIN_RECORDS",
+    "RETRY_BACKOFF_BASE",
+    "RETRY_BACKOFF_CAP",
     "CLOUDFLARE_API_BASE_URL",
     "CLOUDFLARE_API_TOKEN_SECRET",
     "ZONES",

@@ -1,32 +1,34 @@
 """Batcher: one zone's change sets → one zone read, a plan, chunks, one batch call per chunk.
 
-Per zone and window the Cloudflare cost is one paged read plus one batch call per chunk
-(docs/architecture.md#fewest-calls). A chunk Cloudflare refuses (4xx) is bisected: split into two halves
-by names and each half sent again as a batch, recursively, until the refused names are isolated; only a
-part of one name that is still refused goes to the fallback, one message per name (docs/bisection.md). A
-rate-limited or failing chunk is retried as a batch until the time budget runs out and then the zone's
-messages are reported failed so SQS brings them back, never fanned out into per-record calls.
+Per zone and window the Cloudflare cost is one paged read plus one batch call per chunk. A chunk
+Cloudflare refuses (4xx) is bisected: split into two halves by names and each half sent again as a batch,
+recursively, until the refused names are isolated; only a part of one name that is still refused goes to
+the fallback, one message per name (docs/bisection.md). A rate-limited or failing chunk is retried as a
+batch until the time budget runs out and then the zone's messages are reported failed so SQS brings them
+back, never fanned out into per-record calls.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter, deque
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from dnsbatch import queues
+from dnsbatch import guard, queues
 from dnsbatch.chunk import chunk_operations, names_of, split_by_names
 from dnsbatch.cloudflare.client import CloudflareClient
-from dnsbatch.cloudflare.errors import RejectedError
+from dnsbatch.cloudflare.errors import AuthenticationError, RejectedError
+from dnsbatch.cloudflare.types import Record
 from dnsbatch.coalesce import coalesce
 from dnsbatch.config import Settings
+from dnsbatch.guard import GuardPolicy
 from dnsbatch.ledger import Entry, Ledger, Status
 from dnsbatch.model import Change, Chunk, Outcome, RecordSetKey
 from dnsbatch.outcomes import finish, reject
-from dnsbatch.plan import PlanPolicy, plan_zone
+from dnsbatch.plan import PlanPolicy, ZonePlan, plan_zone
 from dnsbatch.telemetry import Telemetry, change_fields
 from dnsbatch.zones import resolve_zone
 
@@ -65,6 +67,7 @@ class ZoneSummary:
     unchanged: int = 0
     rejected: int = 0
     superseded: int = 0
+    held: int = 0
     fallbacks: int = 0
     fallback_names: int = 0
     requeued: int = 0
@@ -210,6 +213,7 @@ class _ZoneRun:
             self._divert(part)
             return
         self.summary.bisections += 1
+        self.deps.telemetry.count("Bisections")
         left, right = split_by_names(part.chunk)
         left_part = _Part(left, depth=part.depth + 1, error=part.error)
         right_part = _Part(right, depth=part.depth + 1, error=part.error)
@@ -236,6 +240,7 @@ class _ZoneRun:
         self.summary.fallbacks += len(changes)
         self.summary.fallback_names += 1
         deps.telemetry.count("Fallbacks", len(changes))
+        deps.telemetry.count("FallbackNames")
         deps.telemetry.logger.info(
             "name handed to the fallback",
             extra={
@@ -353,6 +358,7 @@ def process_zone(
         for change, reason in plan.rejected:
             if reject(deps, change, reason, stage="batcher"):
                 summary.rejected += 1
+        plan = _guard(plan, current, deps, summary)
         size = min(settings.batch_change_size, zone_obj.batch_limit)
         if size < settings.batch_change_size:
             tel.logger.warning(
@@ -393,6 +399,38 @@ def process_zone(
         tel.logger.remove_keys(["zone", "changeset_id"])
 
 
+def _guard(plan: ZonePlan, current: Sequence[Record], deps: BatcherDeps, summary: ZoneSummary) -> ZonePlan:
+    """Hold the plan's changes if it would delete or replace too much of what dnsbatch owns (guard.py);
+    the changes flagged allow_mass_change are neither counted nor held."""
+    settings = deps.settings
+    exempt = {c.key for c in plan.planned if c.allow_mass_change}
+    policy = GuardPolicy(settings.mass_change_threshold, settings.mass_change_min_records)
+    found = guard.check(plan.operations, current, settings.owner_id, policy, exempt)
+    if found is None:
+        return plan
+    held = [c for c in plan.planned if c.key not in exempt]
+    deps.telemetry.count("ChangeSetsHeld")
+    deps.telemetry.logger.warning(
+        "mass-change guard: change set held",
+        extra={
+            "owned": found.owned,
+            "deleted": found.deleted,
+            "replaced": found.replaced,
+            "share": round(found.share, 3),
+            "threshold": found.threshold,
+            "held": len(held),
+        },
+    )
+    for change in held:
+        if reject(deps, change, str(found), stage="batcher", outcome=Outcome.HELD):
+            summary.held += 1
+    return replace(
+        plan,
+        operations=tuple(op for op in plan.operations if op.key in exempt),
+        planned=tuple(c for c in plan.planned if c.key in exempt),
+    )
+
+
 def _still_held(changes: Sequence[Change], deps: BatcherDeps, summary: ZoneSummary) -> list[Change]:
     """Drop changes a newer version overtook, those this same event already finished (a duplicate
     delivery) and those already handed to the fallback (it owns them now)."""
@@ -415,3 +453,60 @@ def _still_held(changes: Sequence[Change], deps: BatcherDeps, summary: ZoneSumma
             deps.telemetry.outcome(Outcome.SUPERSEDED, change, reason=reason)
             summary.superseded += 1
     return keep
+
+
+class ZoneBatches:
+    """One BatcherFunction invocation: all change sets of a zone found in its FIFO batch are merged and
+    applied on the zone's first message; the zone's other messages share that result. Zones are taken in
+    the order they come, none started once the deadline has passed (they go back to SQS untried)."""
+
+    def __init__(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        deps: BatcherDeps,
+        deadline: float,
+        *,
+        on_auth_error: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.deps = deps
+        self.deadline = deadline
+        self.on_auth_error = on_auth_error
+        self.bodies: dict[str, list[str]] = defaultdict(list)
+        for record in records:
+            self.bodies[zone_of(record)].append(str(record["body"]))
+        self.results: dict[str, BaseException | None] = {}
+
+    def handle(self, record: Mapping[str, Any]) -> None:
+        """Process the zone of ``record`` (once per zone); raise if the zone did not finish, so the
+        partial batch response reports the message failed."""
+        zone = zone_of(record)
+        if zone not in self.results:
+            self.results[zone] = self._zone(zone)
+        failure = self.results[zone]
+        if failure is not None:
+            raise failure
+
+    def _zone(self, zone: str) -> BaseException | None:
+        tel = self.deps.telemetry
+        try:
+            if self.deps.clock() > self.deadline:
+                raise TimeBudgetExceeded("the invocation's time budget ran out before this zone started")
+            changesets = [queues.parse_changeset(body) for body in self.bodies[zone]]
+            tel.logger.set_correlation_id(changesets[0].changeset_id)
+            process_zone(zone, changesets, self.deps, self.deadline)
+            return None
+        except AuthenticationError as exc:
+            self.on_auth_error()  # a rotated token is re-read on the next delivery
+            failure: BaseException = exc
+        except Exception as exc:
+            failure = exc
+        tel.logger.warning(
+            "zone not finished; its messages will be redelivered",
+            extra={"zone": zone, "error": f"{type(failure).__name__}: {failure}"},
+        )
+        return failure
+
+
+def zone_of(record: Mapping[str, Any]) -> str:
+    group = (record.get("attributes") or {}).get("MessageGroupId")
+    return str(group) if group else queues.parse_changeset(str(record["body"])).zone

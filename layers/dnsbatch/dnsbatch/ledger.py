@@ -29,6 +29,7 @@ class Status(StrEnum):
     UNCHANGED = "unchanged"
     REJECTED = "rejected"
     FAILED = "failed"
+    HELD = "held"
 
     @property
     def final(self) -> bool:
@@ -46,6 +47,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.UNCHANGED: frozenset({Status.CLAIMED, Status.FALLBACK}),
     Status.REJECTED: frozenset({Status.CLAIMED, Status.FALLBACK}),
     Status.FAILED: frozenset({Status.CLAIMED, Status.FALLBACK}),
+    Status.HELD: frozenset({Status.CLAIMED}),
 }
 
 

@@ -28,6 +28,7 @@ _STATUS = {
     Outcome.UNCHANGED: Status.UNCHANGED,
     Outcome.REJECTED: Status.REJECTED,
     Outcome.FAILED: Status.FAILED,
+    Outcome.HELD: Status.HELD,
 }
 
 

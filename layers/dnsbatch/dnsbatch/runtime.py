@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -20,6 +21,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities import parameters
 
+from dnsbatch import redelivery
 from dnsbatch.aggregator import AggregatorDeps
 from dnsbatch.batcher import BatcherDeps
 from dnsbatch.cloudflare.client import CloudflareClient, RequestInfo
@@ -128,6 +130,16 @@ class Runtime:
             self.telemetry.count("CloudflareRateLimited")
         if info.error is not None or (info.status or 0) >= 500:
             self.telemetry.count("CloudflareErrors")
+
+    def back_off(self, records: Sequence[Mapping[str, Any]], response: Mapping[str, Any]) -> None:
+        """Bring the messages the response reports failed back after a short, growing backoff rather than
+        the queue's long visibility timeout (redelivery.py)."""
+        failed = [f["itemIdentifier"] for f in response.get("batchItemFailures") or []]
+        if failed:
+            settings = self.settings
+            redelivery.back_off(
+                self.sqs, records, failed, base=settings.retry_backoff_base, cap=settings.retry_backoff_cap
+            )
 
     def deadline(self, context: Any) -> float:
         """The client-clock time after which no new Cloudflare work starts in this invocation."""
