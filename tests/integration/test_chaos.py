@@ -38,11 +38,6 @@ OUTCOME_AFTER_MARK = (
     "outcome lost: outcomes.finish/reject move the Ledger entry to its final status before logging the "
     "outcome, so a crash in between leaves a final entry and the redelivery skips the change as finished"
 )
-OUTCOME_BEFORE_DELETE = (
-    "outcome repeated: the aggregator logs rejected/superseded outcomes before its message is deleted, "
-    "so a crash (or any failed invocation) after them logs them again on redelivery"
-)
-
 
 # One short run per `make test`, shared by the tests below: pytest-xdist runs them on either worker (and
 # tears module fixtures down whenever a worker's queue runs dry), so the first to get here runs it under
@@ -119,7 +114,7 @@ def test_every_outcome_of_the_short_run_belongs_to_a_published_event(short_run: 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=f"{OUTCOME_AFTER_MARK}; {OUTCOME_BEFORE_DELETE}")
+@pytest.mark.xfail(strict=True, reason=OUTCOME_AFTER_MARK)
 def test_short_chaos_run_counts_every_event_exactly_once(short_run: ChaosResult) -> None:
     for name in ("outcomes exactly once (listeners)", "outcomes exactly once (log lines)"):
         check = short_run.check(name)
@@ -157,7 +152,6 @@ def test_a_killed_function_is_redelivered_and_its_change_applied(make_pipeline: 
     assert list(_outcomes_per_event(p).values()) == [1]
 
 
-@pytest.mark.xfail(strict=True, reason=OUTCOME_BEFORE_DELETE)
 def test_an_aggregator_killed_after_logging_a_rejection_logs_it_once(make_pipeline: PipelineFactory) -> None:
     # GIVEN one message: an invalid change (rejected at ingest) and a valid one; the aggregator dies at
     # its first Ledger claim, after the rejection was parked and its outcome logged
