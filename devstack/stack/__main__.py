@@ -1,4 +1,4 @@
-"""``python -m devstack.stack run|invoke|chaos``: the local stack (README "Running locally", "Chaos suite")"""
+"""``python -m devstack.stack run|invoke|chaos``: the local stack (docs/architecture.md#the-local-stack)."""
 
 from __future__ import annotations
 
