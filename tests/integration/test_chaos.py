@@ -33,11 +33,6 @@ from devstack.stack.chaos import (
 from devstack.stack.pipeline import count_events
 
 SEED = 20261125
-# Bugs found by the chaos suite, named in the xfail reasons below (see the report on branch `chaos`).
-OUTCOME_AFTER_MARK = (
-    "outcome lost: outcomes.finish/reject move the Ledger entry to its final status before logging the "
-    "outcome, so a crash in between leaves a final entry and the redelivery skips the change as finished"
-)
 
 # One short run per `make test`, shared by the tests below: pytest-xdist runs them on either worker (and
 # tears module fixtures down whenever a worker's queue runs dry), so the first to get here runs it under
@@ -114,7 +109,6 @@ def test_every_outcome_of_the_short_run_belongs_to_a_published_event(short_run: 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=OUTCOME_AFTER_MARK)
 def test_short_chaos_run_counts_every_event_exactly_once(short_run: ChaosResult) -> None:
     for name in ("outcomes exactly once (listeners)", "outcomes exactly once (log lines)"):
         check = short_run.check(name)
@@ -176,7 +170,6 @@ def test_an_aggregator_killed_after_logging_a_rejection_logs_it_once(make_pipeli
     assert sorted(_outcomes_per_event(p).values()) == [1, 1]
 
 
-@pytest.mark.xfail(strict=True, reason=OUTCOME_AFTER_MARK)
 @pytest.mark.parametrize(
     ("function", "names"),
     [("BatcherFunction", ("m",)), ("FallbackFunction", ("m", "cf-reject-1"))],

@@ -33,6 +33,9 @@ _STATUS = {
 }
 
 
+_OUTCOME = {status: outcome for outcome, status in _STATUS.items()}
+
+
 class Sinks(Protocol):
     """Where a function records outcomes and parks what cannot succeed."""
 
@@ -55,14 +58,15 @@ def finish(
             tel.outcome(outcome, change, reason=reason, dry_run=True, **fields)
         return len(changes)
     marks = deps.ledger.mark_many(changes, _STATUS[outcome])
-    recorded = 0
+    logged = []
     for change, mark in zip(changes, marks, strict=True):
         if mark is Mark.ALREADY:
             _already(deps, change)
             continue
         tel.outcome(outcome, change, reason=reason, **fields)
-        recorded += 1
-    return recorded
+        logged.append(change)
+    deps.ledger.mark_logged([c for c, m in zip(changes, marks, strict=True) if m is Mark.MARKED])
+    return len(logged)
 
 
 def reject(
@@ -84,10 +88,13 @@ def reject(
         return True
     message = rejection_message(change, reason, stage, cf_code)
     queues.send(deps.sqs, deps.settings.rejected_queue_url or "", message)
-    if deps.ledger.mark(change, _STATUS[outcome], reason) is Mark.ALREADY:
+    mark = deps.ledger.mark(change, _STATUS[outcome], reason)
+    if mark is Mark.ALREADY:
         _already(deps, change)
         return False
     deps.telemetry.outcome(outcome, change, reason=reason, cf_code=cf_code, **fields)
+    if mark is Mark.MARKED:
+        deps.ledger.mark_logged([change])
     return True
 
 
@@ -114,6 +121,13 @@ def still_held(
         entry = entries.get(change.key)
         if entry is None or (entry.holds(change) and entry.status in acts_on):
             work.append(change)
+        elif entry.holds(change) and entry.status.final and not entry.logged:
+            # The path that made this entry final died before its outcome line: write it now, once.
+            deps.telemetry.outcome(
+                _OUTCOME[entry.status], change, reason=entry.detail, recovered=True, **fields
+            )
+            deps.ledger.mark_logged([change])
+            skipped.append(change)
         elif entry.holds(change):
             deps.telemetry.logger.info(
                 "already finished or handed on (redelivery)",
