@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 import time
@@ -12,6 +13,7 @@ from typing import Any
 
 from devstack.emulator import ZoneSpec
 from devstack.emulator.faults import FaultConfig
+from devstack.stack import generate
 from devstack.stack.context import LambdaContext
 from devstack.stack.pipeline import REPO, LocalPipeline, PipelineOptions
 from devstack.stack.report import build_report, format_report
@@ -158,6 +160,37 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    try:
+        if args.output == "-":
+            count = generate.write(
+                sys.stdout,
+                args.messages,
+                windows=args.windows,
+                changes_per_message=args.changes_per_message,
+                zone=args.zone,
+            )
+        else:
+            path = Path(args.output)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w") as out:
+                count = generate.write(
+                    out,
+                    args.messages,
+                    windows=args.windows,
+                    changes_per_message=args.changes_per_message,
+                    zone=args.zone,
+                )
+    except ValueError as exc:
+        raise SystemExit(f"generate: {exc}") from None
+    print(
+        f"{count} events in {args.messages * args.windows} messages,"
+        f" {args.windows} window(s) → {args.output}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack.stack", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -197,8 +230,28 @@ def main(argv: list[str] | None = None) -> int:
     invoke.add_argument("--time-scale", type=float, default=1.0)
     invoke.add_argument("--logs", action="store_true", help="print the handler's JSON log lines too")
     invoke.set_defaults(func=cmd_invoke)
+    gen = sub.add_parser("generate", help="write a synthetic change stream for volume runs (JSON lines)")
+    gen.add_argument("--messages", type=int, required=True, help="messages per window")
+    gen.add_argument("--windows", type=int, default=1)
+    gen.add_argument(
+        "--changes-per-message", type=int, default=1, help="1: a bare change per message; more: an envelope"
+    )
+    gen.add_argument("--zone", default="example.com")
+    gen.add_argument("--output", "-o", default="-", help="file to write ('-': standard output)")
+    gen.set_defaults(func=cmd_generate)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    # SIGTERM (a CI runner's timeout, `kill`) unwinds like Ctrl-C, so every `with` block stops what it
+    # started: moto's child process, the emulator, the handlers' connections.
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("interrupted; the local stack was stopped", file=sys.stderr)
+        return 130
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

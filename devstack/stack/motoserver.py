@@ -1,0 +1,141 @@
+"""moto's server in a process of its own, with one documented fix of moto's SQS receive cost.
+
+Why a process of its own: in-process (moto's ``ThreadedMotoServer``), moto shares the GIL with the
+handlers, the pollers and the emulator, so on a 2-core machine every SQS call waits for the handler's
+Python code and the other way round. In its own process moto gets a core.
+
+Why the fix (moto 5.x, measured with py-spy on ``make run``; docs/local-stack.md has the figures):
+``SQSBackend.receive_message`` checks the retention period of *every message it returns* through
+``get_queue_attributes(queue, ["MessageRetentionPeriod"])``, which builds ``Queue.attributes`` three
+times, and each build counts the visible, in-flight and delayed messages by scanning the whole queue
+(two ``datetime`` conversions per message per scan). Receiving n messages from a queue of n therefore
+costs about 9·n² message scans: 81 million for a window of 3,000 messages, which is why such a window
+did not drain in 300 s. The fix reads the queue's ``message_retention_period`` attribute directly, the
+value ``get_queue_attributes`` would have returned, so retention, visibility, redrive and FIFO group
+semantics are moto's own, unchanged. The second quadratic path, ``Queue.delete_message`` (a scan of
+the queue per receipt handle), is left as moto has it: at 3,000 messages it costs under a second.
+
+Start it with :func:`devstack.stack.aws.start_moto`; run by hand with ``python -m devstack.stack.motoserver``
+(prints the bound port on its first line). It exits when its standard input closes, so it never
+outlives the process that started it (even one killed with SIGKILL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import moto
+from moto.core.utils import camelcase_to_underscores
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.sqs.models import Queue
+from werkzeug.serving import make_server
+
+#: The moto version whose receive path the patch was read against; another version is served unpatched.
+PATCHED_MOTO_VERSION = "5.2.5"
+
+
+class LazyQueueAttributes(Mapping[str, Any]):
+    """moto 5.2.5's ``Queue.attributes`` (same keys, same order, same values), each value computed when
+    it is read: the three ``ApproximateNumberOfMessages*`` counts scan the whole queue, and moto's own
+    property computed them on every send and receive, where only a static setting was wanted."""
+
+    def __init__(self, queue: Queue) -> None:
+        self._queue = queue
+        names = list(queue.BASE_ATTRIBUTES)
+        if queue.fifo_queue:
+            names += queue.FIFO_ATTRIBUTES
+        if queue.kms_master_key_id:  # type: ignore[attr-defined]
+            names += queue.KMS_ATTRIBUTES
+        self._names = list(dict.fromkeys(names))
+        self._values: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._values:
+            if name not in self._names:
+                raise KeyError(name)
+            self._values[name] = self._compute(name)
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def _compute(self, name: str) -> Any:
+        queue: Any = self._queue
+        if name == "RedrivePolicy" and queue.redrive_policy:
+            return json.dumps(queue.redrive_policy)
+        value = getattr(queue, camelcase_to_underscores(name))
+        return str(value).lower() if isinstance(value, bool) else value
+
+
+def patch_moto_sqs() -> bool:
+    """Make ``Queue.attributes`` lazy (see the module's docstring); SQS semantics are unchanged.
+
+    Returns False (and patches nothing) on a moto other than :data:`PATCHED_MOTO_VERSION`: the property
+    mirrors that version's code, and an upgrade must fall back to moto's own until someone re-reads it.
+    """
+    if moto.__version__ != PATCHED_MOTO_VERSION:
+        return False
+    Queue.attributes = property(LazyQueueAttributes)  # type: ignore[assignment,method-assign]
+    return True
+
+
+def _exit_when_stdin_closes() -> None:
+    """The parent holds the other end of our stdin; when it exits (however it dies) we read EOF."""
+    try:
+        while sys.stdin.buffer.read(1):
+            pass
+    finally:
+        os._exit(0)
+
+
+def serve(host: str, port: int, *, patch: bool = True, child: bool = False) -> None:
+    """Serve moto on ``host:port`` (0: a free port) and print the bound port.
+
+    ``child``: started by :func:`devstack.stack.aws.start_moto`; serve until stdin closes, leave Ctrl-C
+    to the parent (which stops us in its clean-up), and send anything moto prints later to stderr, so
+    the stdout pipe the parent no longer reads can never fill up and block us.
+    """
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if patch:
+        patch_moto_sqs()
+    app: Any = DomainDispatcherApplication(create_backend_app)
+    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    print(server.server_address[1], flush=True)
+    if child:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+        threading.Thread(target=_exit_when_stdin_closes, name="parent-watch", daemon=True).start()
+    server.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.stack.motoserver", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--no-patch", action="store_true", help="serve moto exactly as released")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    serve(args.host, args.port, patch=not args.no_patch, child=args.child)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
