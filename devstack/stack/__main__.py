@@ -72,13 +72,41 @@ def _progress(pipeline: LocalPipeline, started: float, stop: threading.Event, la
         )
 
 
+def parse_generate(spec: str) -> tuple[int, int, int]:
+    """``MESSAGES[xWINDOWS[xCHANGES]]`` → (messages per window, windows, changes per message)."""
+    try:
+        parts = [int(p) for p in spec.lower().split("x")]
+    except ValueError:
+        parts = []
+    if not 1 <= len(parts) <= 3 or min(parts) < 1:
+        raise SystemExit(f"--generate {spec!r}: expected MESSAGES[xWINDOWS[xCHANGES]], e.g. 3000 or 2500x4")
+    parts += [1] * (3 - len(parts))
+    return parts[0], parts[1], parts[2]
+
+
+def _generated_events(args: argparse.Namespace) -> Path:
+    if args.events != str(DEFAULT_EVENTS):
+        raise SystemExit("give either --events or --generate, not both")
+    messages, windows, changes = parse_generate(args.generate)
+    zone = parse_zone(args.zone[0]).name if args.zone else "example.com"
+    path = REPO / ".devstack" / f"generated-{messages}x{windows}x{changes}-{zone}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as out:
+        generate.write(out, messages, windows=windows, changes_per_message=changes, zone=zone)
+    return path
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    windows = read_windows(Path(args.events))
+    events = _generated_events(args) if args.generate else Path(args.events)
+    if events.resolve().is_relative_to(Path.cwd()):
+        events = events.resolve().relative_to(Path.cwd())
+    windows = read_windows(events)
     log_path = Path(args.logs)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     options = PipelineOptions(
         zones=[parse_zone(z) for z in args.zone] or PipelineOptions().zones,
         time_scale=args.time_scale,
+        context_time_scale=args.context_time_scale,
         real_cloudflare=args.real_cloudflare,
     )
     started = time.monotonic()
@@ -88,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             emulator = pipeline.emulator
             where = "real Cloudflare" if emulator is None else f"the emulator at {emulator.base_url}"
             print(
-                f"dnsbatch local run: {sum(map(len, windows))} messages"
+                f"dnsbatch local run: {events}: {sum(map(len, windows))} messages"
                 f" in {len(windows)} window(s) → {where}",
                 file=sys.stderr,
             )
@@ -198,6 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--events", default=str(DEFAULT_EVENTS), help="JSON lines ('---' between windows) or a JSON array"
     )
+    run.add_argument(
+        "--generate",
+        metavar="MESSAGES[xWINDOWS[xCHANGES]]",
+        help="publish a generated stream instead of --events (see `generate`; the file goes to .devstack/):"
+        " 3000 = one window of 3,000 messages, 250x4x10 = 4 windows of 250 envelopes of 10 changes",
+    )
     run.add_argument("--report", help="also write the report as JSON to this file")
     run.add_argument(
         "--logs", default=str(REPO / ".devstack" / "run-logs.jsonl"), help="where the functions' JSON logs go"
@@ -207,6 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument(
         "--time-scale", type=float, default=0.02, help="multiply every deployed wait by this (default 0.02)"
+    )
+    run.add_argument(
+        "--context-time-scale",
+        type=float,
+        help="scale the handlers' time budget apart from --time-scale (default: the same); at volume,"
+        " 0.02 x 300 s leaves the batcher 6 s, less than a laptop needs for thousands of record sets",
     )
     run.add_argument(
         "--timeout", type=float, default=300.0, help="give up draining a window after this many seconds"

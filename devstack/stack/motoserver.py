@@ -1,23 +1,32 @@
-"""moto's server in a process of its own, with one documented fix of moto's SQS receive cost.
+"""moto's server in a process of its own, with three narrow fixes of moto 5.2.5's per-call costs.
 
 Why a process of its own: in-process (moto's ``ThreadedMotoServer``), moto shares the GIL with the
-handlers, the pollers and the emulator, so on a 2-core machine every SQS call waits for the handler's
-Python code and the other way round. In its own process moto gets a core.
+handlers, the pollers and the emulator, so on 2 cores every SQS and DynamoDB call waits for Python code
+of the other side. In its own process moto runs on the other core.
 
-Why the fix (moto 5.x, measured with py-spy on ``make run``; docs/local-stack.md has the figures):
-``SQSBackend.receive_message`` checks the retention period of *every message it returns* through
-``get_queue_attributes(queue, ["MessageRetentionPeriod"])``, which builds ``Queue.attributes`` three
-times, and each build counts the visible, in-flight and delayed messages by scanning the whole queue
-(two ``datetime`` conversions per message per scan). Receiving n messages from a queue of n therefore
-costs about 9·n² message scans: 81 million for a window of 3,000 messages, which is why such a window
-did not drain in 300 s. The fix reads the queue's ``message_retention_period`` attribute directly, the
-value ``get_queue_attributes`` would have returned, so retention, visibility, redrive and FIFO group
-semantics are moto's own, unchanged. The second quadratic path, ``Queue.delete_message`` (a scan of
-the queue per receipt handle), is left as moto has it: at 3,000 messages it costs under a second.
+Why the fixes (found with py-spy on ``make run``; figures in docs/local-stack.md). What made big queues
+quadratic is moto's ``Queue.attributes`` property: it counts the visible, in-flight and delayed messages
+by scanning the whole queue (two ``datetime`` conversions per message per scan), and moto builds it on
+every SendMessage (to read ``ContentBasedDeduplication``) and three times per *received message* (the
+retention check goes through ``get_queue_attributes``). Publishing and receiving n messages cost about
+n² message scans each; a window of 3,000 messages did not drain in 300 s. The fixes:
 
-Start it with :func:`devstack.stack.aws.start_moto`; run by hand with ``python -m devstack.stack.motoserver``
-(prints the bound port on its first line). It exits when its standard input closes, so it never
-outlives the process that started it (even one killed with SIGKILL).
+* ``Queue.attributes`` becomes :class:`LazyQueueAttributes`: same keys, order and values, each computed
+  when read, so a count is computed only when a client asks for it (GetQueueAttributes).
+* ``Queue.messages`` (the visible, not delayed messages; ReceiveMessage builds it on every call) reads
+  the clock once per call instead of twice per message. Still a scan per receive, 10× cheaper.
+* ``moto.backends.list_of_moto_modules`` is computed once: moto's dispatcher lists its own package
+  directory (174 ``isdir`` calls) on every request to look the Host header up.
+
+None changes what SQS does: visibility, redrive (maxReceiveCount, moved on receive), retention, FIFO
+groups and deduplication are moto's own code. ``Queue.delete_message`` still scans the queue per receipt
+handle (about 0.5 s in all for 3,000 messages). The fixes apply to moto 5.2.5 only
+(:data:`PATCHED_MOTO_VERSION`); another version is served as released, until someone re-reads it.
+
+Start it with :func:`devstack.stack.aws.start_moto`; run it by hand with ``python -m
+devstack.stack.motoserver`` (prints the bound port first). Started by ``start_moto`` (``--child``), it exits
+when its standard input closes, so it never outlives the process that started it, even one killed with
+SIGKILL.
 """
 
 from __future__ import annotations
@@ -33,13 +42,14 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import moto
-from moto.core.utils import camelcase_to_underscores
+from moto import backends as moto_backends
+from moto.core.utils import camelcase_to_underscores, unix_time_millis
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
-from moto.sqs.models import Queue
+from moto.sqs.models import Message, Queue
 from werkzeug.serving import make_server
 
 #: The moto version whose receive path the patch was read against; another version is served unpatched.
@@ -85,15 +95,27 @@ class LazyQueueAttributes(Mapping[str, Any]):
         return str(value).lower() if isinstance(value, bool) else value
 
 
-def patch_moto_sqs() -> bool:
-    """Make ``Queue.attributes`` lazy (see the module's docstring); SQS semantics are unchanged.
+def _visible_messages(queue: Queue) -> list[Message]:
+    """moto 5.2.5's ``Queue.messages`` (visible and not delayed), with the clock read once per call instead
+    of twice per message: ReceiveMessage builds this list on every call."""
+    now = unix_time_millis()
+    return [m for m in queue._messages if now > m.visible_at and not now < m.delayed_until]
 
-    Returns False (and patches nothing) on a moto other than :data:`PATCHED_MOTO_VERSION`: the property
-    mirrors that version's code, and an upgrade must fall back to moto's own until someone re-reads it.
+
+def patch_moto() -> bool:
+    """Apply the module docstring's three fixes; SQS semantics are unchanged.
+
+    Returns False (and patches nothing) on a moto other than :data:`PATCHED_MOTO_VERSION`: the fixes
+    mirror that version's code, and an upgrade must fall back to moto's own until someone re-reads it.
     """
     if moto.__version__ != PATCHED_MOTO_VERSION:
         return False
     Queue.attributes = property(LazyQueueAttributes)  # type: ignore[assignment,method-assign]
+    Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
+    # Per request, moto's dispatcher lists its own package directory (174 entries, an isdir() each) to ask
+    # whether the Host header names a service module; the directory does not change while it runs.
+    modules = tuple(moto_backends.list_of_moto_modules())
+    moto_backends.list_of_moto_modules = lambda: modules
     return True
 
 
@@ -115,7 +137,7 @@ def serve(host: str, port: int, *, patch: bool = True, child: bool = False) -> N
     """
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if patch:
-        patch_moto_sqs()
+        patch_moto()
     app: Any = DomainDispatcherApplication(create_backend_app)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     print(server.server_address[1], flush=True)

@@ -15,7 +15,7 @@ import pytest
 from moto.sqs.models import Queue, sqs_backends
 
 from devstack.stack.aws import FAKE_CREDENTIALS, start_moto
-from devstack.stack.motoserver import PATCHED_MOTO_VERSION, LazyQueueAttributes
+from devstack.stack.motoserver import PATCHED_MOTO_VERSION, LazyQueueAttributes, _visible_messages
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -44,6 +44,18 @@ def test_lazy_attributes_equal_motos_own(index: int) -> None:
     assert list(lazy) == list(own)
     assert dict(lazy) == own
     assert ("ApproximateNumberOfMessages" in lazy) and lazy.get("NoSuchAttribute") is None
+
+
+def test_visible_messages_equal_motos_own() -> None:
+    backend = sqs_backends[ACCOUNT][REGION]
+    queue = backend.create_queue(f"visible-{uuid.uuid4().hex[:8]}")
+    for i in range(6):
+        backend.send_message(queue.name, f"m{i}", delay_seconds=60 if i == 5 else None)
+    backend.receive_message(queue.name, 2, 0, visibility_timeout=30)  # two in flight
+    backend.receive_message(queue.name, 1, 0, visibility_timeout=0)  # received, visible again
+    own = Queue.messages.fget(queue)  # type: ignore[attr-defined]
+    assert [m.body for m in _visible_messages(queue)] == [m.body for m in own]
+    assert len(own) == 3
 
 
 def test_the_patch_is_for_the_pinned_moto_only() -> None:

@@ -6,7 +6,9 @@ import io
 import json
 from pathlib import Path
 
-from devstack.stack.__main__ import read_windows
+import pytest
+
+from devstack.stack.__main__ import parse_generate, read_windows
 from devstack.stack.generate import generate, write
 from dnsbatch.coalesce import coalesce
 from dnsbatch.events import parse_message
@@ -56,3 +58,12 @@ def test_stdout_header_says_how_to_reproduce() -> None:
         .splitlines()[0]
         .startswith("# generated: python -m devstack.stack generate --messages 2")
     )
+
+
+def test_generate_spec() -> None:
+    assert parse_generate("3000") == (3000, 1, 1)
+    assert parse_generate("2500x4") == (2500, 4, 1)
+    assert parse_generate("250X4x10") == (250, 4, 10)
+    for bad in ("", "x", "0", "3000x", "1x2x3x4", "-5"):
+        with pytest.raises(SystemExit, match="MESSAGES"):
+            parse_generate(bad)
