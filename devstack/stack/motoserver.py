@@ -14,11 +14,13 @@ n² message scans each; a window of 3,000 messages did not drain in 300 s. The f
 * ``Queue.attributes`` becomes :class:`LazyQueueAttributes`: same keys, order and values, each computed
   when read, so a count is computed only when a client asks for it (GetQueueAttributes).
 * ``Queue.messages`` (the visible, not delayed messages; ReceiveMessage builds it on every call) reads
-  the clock once per call instead of twice per message. Still a scan per receive, 10× cheaper.
+  the clock once per call instead of twice per message: still a scan per receive, but 0.09 ms instead
+  of 42 ms on a queue of 3,000 messages here.
 * ``moto.backends.list_of_moto_modules`` is computed once: moto's dispatcher lists its own package
   directory (174 ``isdir`` calls) on every request to look the Host header up.
 
-None changes what SQS does: visibility, redrive (maxReceiveCount, moved on receive), retention, FIFO
+The server also sets ``TCP_NODELAY`` on its connections (see :class:`_RequestHandler`). None changes
+what SQS does: visibility, redrive (maxReceiveCount, moved on receive), retention, FIFO
 groups and deduplication are moto's own code. ``Queue.delete_message`` still scans the queue per receipt
 handle (about 0.5 s in all for 3,000 messages). The fixes apply to moto 5.2.5 only
 (:data:`PATCHED_MOTO_VERSION`); another version is served as released, until someone re-reads it.
@@ -119,6 +121,12 @@ def patch_moto() -> bool:
     return True
 
 
+class _RequestHandler(MotoRequestHandler):
+    # werkzeug writes a response's headers and its body in two sends; with Nagle's algorithm the body
+    # waits for the client to acknowledge the headers, which a delayed ACK can hold back.
+    disable_nagle_algorithm = True
+
+
 def _exit_when_stdin_closes() -> None:
     """The parent holds the other end of our stdin; when it exits (however it dies) we read EOF."""
     try:
@@ -139,7 +147,7 @@ def serve(host: str, port: int, *, patch: bool = True, child: bool = False) -> N
     if patch:
         patch_moto()
     app: Any = DomainDispatcherApplication(create_backend_app)
-    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(host, port, app, threaded=True, request_handler=_RequestHandler)
     print(server.server_address[1], flush=True)
     if child:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
