@@ -20,6 +20,7 @@ WATCHED = (
     "dnsbatch.fallback",
     "dnsbatch.events",
     "dnsbatch.cloudflare.client",
+    "aws_lambda_powertools.utilities.batch",
 )
 
 
