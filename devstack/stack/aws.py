@@ -91,7 +91,7 @@ def start_moto(
 ) -> tuple[MotoProcess, str]:
     """Start moto's server in a child process; port 0 binds a free port. Returns (server, endpoint URL).
 
-    Stop it with ``server.stop()``. The child serves moto with the SQS receive fix of
+    Stop it with ``server.stop()``. The child serves moto with the fixes of
     :mod:`devstack.stack.motoserver` and exits when this process does.
     """
     command = [

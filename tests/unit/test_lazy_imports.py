@@ -1,4 +1,4 @@
-"""What each handler's import pulls in (cold start, docs/benchmarks.md "Import time"): a function imports
+"""What each handler's import pulls in (cold start, docs/benchmarks.md "imports"): a function imports
 only what its own path needs. Timings are in bench/bench_imports.py; this checks the module sets."""
 
 from __future__ import annotations

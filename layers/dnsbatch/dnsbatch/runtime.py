@@ -23,7 +23,7 @@ from dnsbatch.config import Settings
 from dnsbatch.ledger import Ledger
 from dnsbatch.telemetry import Telemetry
 
-# Cold start (docs/benchmarks.md "Import time"): a function imports only what its own path needs. The
+# Cold start (docs/benchmarks.md "imports"): a function imports only what its own path needs. The
 # aggregator never talks to Cloudflare (no httpx), each function builds only its own deps, and Powertools'
 # parameters utility is imported only when the token comes from Secrets Manager. Those imports sit in the
 # methods that need them.

@@ -2,7 +2,7 @@
 
 The names below are loaded on first use (PEP 562): ``dnsbatch.rdata`` needs ``cloudflare.types`` on
 every path, and importing this package must not pull in the HTTP client (httpx) for the aggregator,
-which never talks to Cloudflare (cold start, docs/benchmarks.md "Import time").
+which never talks to Cloudflare (cold start, docs/benchmarks.md "imports").
 """
 
 from __future__ import annotations
