@@ -207,7 +207,9 @@ class LocalStack:
                     fifo=self.resolver.resolve_str(queue_props.get("FifoQueue", False)) == "true",
                     function_timeout=timeout,
                     visibility_timeout=int(self.resolver.resolve(queue_props.get("VisibilityTimeout", 30))),
-                    max_concurrency=(props.get("ScalingConfig") or {}).get("MaximumConcurrency"),
+                    max_concurrency=_optional_int(
+                        (props.get("ScalingConfig") or {}).get("MaximumConcurrency")
+                    ),
                     queue_arn=self.queue_arns[queue_logical],
                     function_logical_id=logical_id,
                     function_name=function_name,
@@ -240,6 +242,11 @@ class LocalStack:
             if queue_arn == arn:
                 return logical
         raise TemplateError(f"no queue of this stack has the ARN {arn}")
+
+
+def _optional_int(value: Any) -> int | None:
+    """A resolved number (a parameter resolves to its string, as CloudFormation passes it), or None."""
+    return None if value is None else int(value)
 
 
 def create_stack(

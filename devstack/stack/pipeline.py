@@ -125,7 +125,12 @@ class LocalPipeline:
             lambda_env = {"AWS_LAMBDA_FUNCTION_NAME": spec_name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512"}
             env = {**self.stack.function_env(logical), **self.stack.aws_env(), **lambda_env}
             # Waits inside the functions shrink with the rest of local time.
-            for name in ("BATCH_CHANGE_INTERVAL", "FALLBACK_REQUEST_INTERVAL"):
+            for name in (
+                "BATCH_CHANGE_INTERVAL",
+                "FALLBACK_REQUEST_INTERVAL",
+                "RETRY_BACKOFF_BASE",
+                "RETRY_BACKOFF_CAP",
+            ):
                 if name in env:
                     env[name] = f"{float(env[name]) * scale:.4f}"
             env.update(opts.env)

@@ -52,6 +52,8 @@ def build_report(
             "applied": counters.get("ChunksApplied", 0),
             "rejected": counters.get("ChunksRejected", 0),
         },
+        "bisections": counters.get("Bisections", 0),
+        "fallback_names": counters.get("FallbackNames", 0),
         "fallbacks": counters.get("Fallbacks", 0),
         "cloudflare_calls": dict(sorted(calls.items())),
         "cloudflare_calls_total": sum(calls.values()),
@@ -78,8 +80,9 @@ def format_report(report: dict[str, Any], log_path: Path | None = None) -> str:
     out.append(f"record sets        {report['record_sets']}")
     chunks = report["chunks"]
     out.append(
-        f"chunks             {chunks['applied']} applied, {chunks['rejected']} rejected"
-        f" → {report['fallbacks']} record sets replayed by the fallback"
+        f"batches            {chunks['applied']} applied; {chunks['rejected']} chunks refused, bisected in "
+        f"{report['bisections']} splits → {report['fallback_names']} names"
+        f" ({report['fallbacks']} record sets) to the fallback"
     )
     out.append(f"cloudflare calls   {report['cloudflare_calls_total']}")
     for endpoint, count in report["cloudflare_calls"].items():

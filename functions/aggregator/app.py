@@ -6,13 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-from dnsbatch.aggregator import aggregate
+from dnsbatch.aggregator import aggregate_isolated
 from dnsbatch.runtime import Runtime
+from dnsbatch.safe_text import json_log_line
 
 if TYPE_CHECKING:  # annotations only; importing it costs cold-start time
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = Logger()
+# Log lines quote producers' input (reasons, source, id): they must encode on stdout whatever it held.
+logger = Logger(json_serializer=json_log_line)
 metrics = Metrics()
 runtime = Runtime("aggregator", logger, metrics)
 
@@ -21,10 +23,14 @@ runtime = Runtime("aggregator", logger, metrics)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The aggregator needs the whole window at once (coalescing spans messages), so it maps failures to
-    # the partial batch response itself instead of a per-record processor.
+    # the partial batch response itself instead of a per-record processor. Message content never makes it
+    # raise; an unexpected error fails only the message that triggers it (aggregate_isolated), and what the
+    # time budget does not reach is reported failed, so SQS delivers it again.
     logger.set_correlation_id(context.aws_request_id)
+    deps = runtime.aggregator_deps()
+    deps.clock = runtime.clock  # the clock runtime.deadline counts on
     try:
-        summary = aggregate(event.get("Records") or [], runtime.aggregator_deps())
+        failed = aggregate_isolated(event.get("Records") or [], deps, runtime.deadline(context))
     finally:
         runtime.telemetry.publish()
-    return {"batchItemFailures": [{"itemIdentifier": m} for m in sorted(summary.failed_messages)]}
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in sorted(failed)]}

@@ -25,6 +25,7 @@ runtime = Runtime("fallback", logger, metrics)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
     deps = runtime.fallback_deps()
     deadline = runtime.deadline(context)
+    records = event.get("Records") or []
 
     def record_handler(record: dict[str, Any]) -> None:
         request = parse_fallback(record["body"])
@@ -38,6 +39,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dic
     try:
         # A record set that fails holds back the later messages of its group (zone + name), not the
         # others, as SqsFifoPartialProcessor(skip_group_on_error=True) did.
-        return process_fifo_partial(event, record_handler)
+        response = process_fifo_partial(event, record_handler)
+        runtime.back_off(records, response)
+        return response
     finally:
         runtime.telemetry.publish()

@@ -62,11 +62,11 @@ def test_a_newer_version_batched_while_the_fallback_writes_an_older_one_is_what_
         return real_create(zone_id, body, **kwargs)
 
     deps.client.create_record = create_after_the_batcher_ran  # type: ignore[method-assign]
-    request = queues.FallbackRequest(v5, "cs-1", 0, "chunk rejected")
+    request = queues.FallbackRequest((v5,), "cs-1", 0, "chunk rejected")
     result = process_request(request, deps, deadline=time.monotonic() + 60)
 
     # THEN version 5 is reported applied (it was), and Cloudflare ends with version 6's values only
-    assert raced and result is Outcome.APPLIED
+    assert raced and result.outcomes == {KEY: Outcome.APPLIED}
     contents = sorted(r.content for r in deps.client.list_records(zone.id, name=KEY.name, type="A"))
     assert contents == ["192.0.2.6"]
     assert [(o.outcome, o.version) for o in parts.outcomes] == [(Outcome.APPLIED, 5)]

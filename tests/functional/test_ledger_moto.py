@@ -11,7 +11,7 @@ import pytest
 
 from devstack.stack.aws import LocalStack, create_stack
 from devstack.stack.pipeline import REPO
-from dnsbatch.ledger import Claim, Ledger, Status, event_id, pk
+from dnsbatch.ledger import TRANSITIONS, Claim, Ledger, Mark, Status, event_id, pk
 from dnsbatch.model import Action, Change, EventRef, RecordSetKey, RecordValue
 
 TEMPLATE = REPO / "template.yaml"
@@ -131,7 +131,35 @@ def test_the_same_event_again_while_not_final_claims_again_so_a_crash_does_not_l
     if status is not Status.CLAIMED:
         assert ledger.mark(original, status)
 
-    assert ledger.claim(original) == (Claim.CLAIMED, None)
+    result, entry = ledger.claim(original)
+
+    assert result is Claim.CLAIMED
+    # ... without moving the entry back: a change already with the fallback stays there
+    stored = ledger.get(KEY)
+    assert entry is not None and stored is not None and stored.status is status
+
+
+def test_the_state_machine_never_moves_an_entry_backwards_or_out_of_a_final_status(ledger: Ledger) -> None:
+    held = change(5)
+    ledger.claim(held)
+    assert ledger.mark(held, Status.APPLIED) is Mark.MARKED
+    # the batcher marking FALLBACK after a fast fallback already applied it must not undo that
+    assert ledger.mark(held, Status.FALLBACK) is Mark.ALREADY
+    assert ledger.mark(held, Status.FAILED) is Mark.ALREADY
+    entry = ledger.get(KEY)
+    assert entry is not None and entry.status is Status.APPLIED
+
+
+def test_every_transition_the_state_machine_allows_and_refuses(ledger: Ledger) -> None:
+    for target, sources in TRANSITIONS.items():
+        for source in Status:
+            key = RecordSetKey("example.com", f"{source.value}-{target.value}.example.com", "A")
+            held = change(5, f"{source.value}-{target.value}", key=key)
+            ledger.claim(held)
+            if source is not Status.CLAIMED:
+                assert ledger.mark(held, source)  # every status is reachable from CLAIMED
+            expected = Mark.MARKED if source in sources else Mark.ALREADY
+            assert ledger.mark(held, target) is expected, (source, target)
 
 
 @pytest.mark.parametrize("status", [Status.APPLIED, Status.UNCHANGED, Status.REJECTED, Status.FAILED])
@@ -165,14 +193,14 @@ def test_mark_does_nothing_once_a_newer_version_took_the_record_set(ledger: Ledg
     ledger.claim(older)
     ledger.claim(newer)
 
-    assert ledger.mark(older, Status.APPLIED) is False
+    assert ledger.mark(older, Status.APPLIED) is Mark.SUPERSEDED
 
     entry = ledger.get(KEY)
     assert entry is not None and (entry.version, entry.event, entry.status) == (6, "newer#0", Status.CLAIMED)
 
 
 def test_mark_does_nothing_for_a_record_set_never_claimed(ledger: Ledger) -> None:
-    assert ledger.mark(change(5), Status.APPLIED) is False
+    assert ledger.mark(change(5), Status.APPLIED) is Mark.SUPERSEDED
     assert ledger.get(KEY) is None
 
 

@@ -5,6 +5,7 @@ mappings configured from template.yaml."""
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from typing import Any
 
@@ -86,7 +87,7 @@ def test_every_event_ends_in_exactly_one_outcome_and_the_counts_add_up(
     }
 
 
-def test_a_record_cloudflare_rejects_costs_one_fallback_round_and_blocks_nothing(
+def test_a_record_cloudflare_rejects_is_isolated_by_bisection_and_blocks_nothing(
     make_pipeline: PipelineFactory,
 ) -> None:
     # GIVEN a window of valid records and one that passes validation but Cloudflare refuses
@@ -95,10 +96,11 @@ def test_a_record_cloudflare_rejects_costs_one_fallback_round_and_blocks_nothing
     p.emulator.set_faults(FaultConfig(reject_name_pattern="^bad-"))
     p.publish([change(f"ok{i}", [f"192.0.2.{i}"]) for i in range(5)] + [change("bad-one", ["192.0.2.200"])])
     assert p.drain(120).idle
-    # THEN the chunk was tried once as a batch, then replayed record set by record set
+    # THEN the chunk was bisected as batches down to the bad name, which alone went to the fallback
     calls = p.emulator.counters()
-    assert calls[BATCH] == 1
-    assert calls[CREATE] == 6
+    assert calls[BATCH] <= 2 * math.ceil(math.log2(6)) + 1
+    assert calls[CREATE] == 1 and individual_calls(calls) == 1
+    assert calls[LIST] == 2  # the batcher's zone read, the fallback's read of the one name
     assert [rrset(p, f"ok{i}") for i in range(5)] == [[f"192.0.2.{i}"] for i in range(5)]
     assert rrset(p, "bad-one") == []
     parked = p.read_queue("RejectedQueue")
@@ -219,16 +221,16 @@ def test_a_batcher_crash_mid_zone_is_redelivered_and_converges(
     # GIVEN a zone change that needs three chunks, and a batcher that dies after the first one
     p = make_pipeline(parameters={"BatchChangeSize": "2"}, time_scale=0.0005, context_time_scale=0.01)
     assert p.emulator is not None
-    real_send = batcher._send_chunk
+    real_send = batcher._ZoneRun._send
     calls = {"n": 0}
 
-    def crashing_send(*args: Any, **kwargs: Any) -> set[Any]:
+    def crashing_send(*args: Any, **kwargs: Any) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("simulated crash of the Lambda runtime between two chunks")
-        return real_send(*args, **kwargs)
+        real_send(*args, **kwargs)
 
-    monkeypatch.setattr(batcher, "_send_chunk", crashing_send)
+    monkeypatch.setattr(batcher._ZoneRun, "_send", crashing_send)
     p.publish([change(f"k{i}", [f"192.0.2.{i}"]) for i in range(6)])
     assert p.drain(120).idle
     # THEN every record set is applied exactly once and has its value

@@ -53,7 +53,7 @@ def test_source_queues_redrive_to_their_dlq_after_five_receives(stack: LocalStac
         ("FallbackQueue", "FallbackDeadLetterQueue"),
     ]:
         policy = json.loads(_attributes(stack, source)["RedrivePolicy"])
-        assert policy == {"deadLetterTargetArn": stack.queue_arns[dlq], "maxReceiveCount": 5}
+        assert policy == {"deadLetterTargetArn": stack.queue_arns[dlq], "maxReceiveCount": 10}
     assert "RedrivePolicy" not in _attributes(stack, "RejectedQueue")
 
 
@@ -93,7 +93,7 @@ def test_event_sources_carry_the_mapping_settings(stack: LocalStack) -> None:
         60,
         False,
     )
-    assert (ingest.function_timeout, ingest.visibility_timeout, ingest.max_receive_count) == (60, 660, 5)
+    assert (ingest.function_timeout, ingest.visibility_timeout, ingest.max_receive_count) == (60, 660, 10)
     (changes,) = stack.event_sources("BatcherFunction")
     assert (changes.queue_logical_id, changes.batch_size, changes.window_seconds, changes.fifo) == (
         "ChangeSetQueue",

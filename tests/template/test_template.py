@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,17 @@ import cfnlint.decode
 import pytest
 from cfnlint.api import lint_file
 
+from dnsbatch.config import parse_zones
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 
 # Every variable the code reads from the environment (architecture §3.2 + the lead's list).
 REQUIRED_ENV = {
+    "MASS_CHANGE_THRESHOLD",
+    "MASS_CHANGE_MIN_RECORDS",
+    "RETRY_BACKOFF_BASE",
+    "RETRY_BACKOFF_CAP",
     "CLOUDFLARE_API_BASE_URL",
     "CLOUDFLARE_API_TOKEN_SECRET",
     "ZONES",
@@ -158,7 +166,12 @@ def test_every_sqs_event_reports_batch_item_failures(
 def test_maximum_concurrency_is_valid_when_set(function: str, queue: str, event: dict[str, Any]) -> None:
     scaling = event.get("ScalingConfig")
     if scaling is not None:
-        assert 2 <= int(scaling["MaximumConcurrency"]) <= 1000
+        assert (
+            2
+            <= _param_min(scaling["MaximumConcurrency"])
+            <= _param_max(scaling["MaximumConcurrency"])
+            <= 1000
+        )
     if _is_fifo(QUEUES[queue]):
         # the Cloudflare rate budget in the template comments assumes these are capped
         assert scaling is not None and int(scaling["MaximumConcurrency"]) == 2
@@ -239,35 +252,14 @@ def test_layer_is_built_for_python313_arm64() -> None:
     assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
 
 
-def _strings(node: Any) -> list[str]:
-    if isinstance(node, dict):
-        return [s for k, v in node.items() for s in [str(k), *_strings(v)]]
-    if isinstance(node, list):
-        return [s for v in node for s in _strings(v)]
-    return [str(node)]
-
-
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
-def test_policies_are_sam_templates_without_wildcards(function: str) -> None:
-    policies = FUNCTIONS[function]["Properties"]["Policies"]
-    allowed = {
-        "SQSPollerPolicy",
-        "SQSSendMessagePolicy",
-        "DynamoDBCrudPolicy",
-        "AWSSecretsManagerGetSecretValuePolicy",
-    }
-    for policy in policies:
-        assert isinstance(policy, dict) and len(policy) == 1 and set(policy) <= allowed, policy
-    assert not [s for s in _strings(policies) if "*" in s]
-
-
-def test_only_the_cloudflare_callers_may_read_the_token() -> None:
-    readers = {
-        name
-        for name, fn in FUNCTIONS.items()
-        if any("AWSSecretsManagerGetSecretValuePolicy" in p for p in fn["Properties"]["Policies"])
-    }
-    assert readers == {"BatcherFunction", "FallbackFunction"}
+def test_functions_run_with_an_explicit_role_not_sam_policies(function: str) -> None:
+    # SAM policy templates come with a generated role to which SAM also attaches the managed
+    # AWSLambdaSQSQueueExecutionRole ("*"); tests/template/test_iam.py checks what the roles grant.
+    props = FUNCTIONS[function]["Properties"]
+    assert "Policies" not in props
+    logical, attribute = props["Role"]["Fn::GetAtt"]
+    assert attribute == "Arn" and RESOURCES[logical]["Type"] == "AWS::IAM::Role"
 
 
 # Variables the code reads that a deployment may leave unset: a local-only token, and knobs with defaults.
@@ -306,19 +298,158 @@ def test_functions_log_json_to_a_log_group_with_retention(function: str) -> None
     assert "RetentionInDays" in group["Properties"]
 
 
-def test_every_dlq_and_the_rejected_queue_have_a_depth_alarm() -> None:
+ALARMS = {k: v for k, v in RESOURCES.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+RUNBOOK = (ROOT / "docs/runbook.md").read_text()
+SOURCE_QUEUES = {queue for _, queue, _ in SQS_EVENTS}
+DLQS = {
+    _target(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+    for q in QUEUES.values()
+    if "RedrivePolicy" in q["Properties"]
+}
+
+
+def _queue_alarms(metric: str) -> dict[str, dict[str, Any]]:
+    """Queue logical id -> the alarm watching ``metric`` of it."""
+    return {
+        r["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: r["Properties"]
+        for r in ALARMS.values()
+        if r["Properties"].get("Namespace") == "AWS/SQS" and r["Properties"]["MetricName"] == metric
+    }
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's anchors for the headings of a Markdown text."""
+    headings = re.findall(r"^#{1,6} +(.+?) *$", markdown, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_dlq_has_a_depth_alarm_that_stays_in_alarm_while_it_holds_messages() -> None:
+    alarms = _queue_alarms("ApproximateNumberOfMessagesVisible")
+    assert set(alarms) == DLQS
+    for props in alarms.values():
+        # SQS stops reporting a queue nobody touches: missing data must not turn a full DLQ's alarm OK
+        assert props["TreatMissingData"] in {"ignore", "missing", "breaching"}
+        assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_rejections_are_counted_as_they_arrive_and_before_they_expire() -> None:
+    # Nothing consumes RejectedQueue: a depth alarm would stay in ALARM and never notify again
+    sent = _queue_alarms("NumberOfMessagesSent")
+    assert set(sent) == {"RejectedQueue"} and sent["RejectedQueue"]["Statistic"] == "Sum"
+    expiry = _queue_alarms("ApproximateAgeOfOldestMessage")["RejectedQueue"]
+    assert int(expiry["Threshold"]) < int(QUEUES["RejectedQueue"]["Properties"]["MessageRetentionPeriod"])
+
+
+def test_every_source_queue_has_an_age_alarm_above_one_failed_delivery() -> None:
+    ages = _queue_alarms("ApproximateAgeOfOldestMessage")
+    assert set(ages) >= SOURCE_QUEUES
+    for queue in SOURCE_QUEUES:
+        # below the visibility timeout the alarm would fire on a healthy first delivery; far above it,
+        # only the DLQ would tell
+        visibility = int(QUEUES[queue]["Properties"]["VisibilityTimeout"])
+        assert visibility <= int(ages[queue]["Threshold"]) <= 5 * visibility
+
+
+def test_every_function_has_an_errors_and_a_throttles_alarm() -> None:
     watched = {
-        r["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
-        for r in RESOURCES.values()
-        if r["Type"] == "AWS::CloudWatch::Alarm"
-        and r["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        (r["Properties"]["MetricName"], r["Properties"]["Dimensions"][0]["Value"]["Ref"])
+        for r in ALARMS.values()
+        if r["Properties"].get("Namespace") == "AWS/Lambda"
     }
-    dlqs = {
-        _target(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
-        for q in QUEUES.values()
-        if "RedrivePolicy" in q["Properties"]
+    assert watched == {(m, f) for m in ("Errors", "Throttles") for f in FUNCTIONS}
+
+
+def test_cloudflare_auth_failures_and_sustained_rate_limiting_alarm() -> None:
+    filters = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::Logs::MetricFilter"]
+    # the client logs an AuthenticationError with error_kind (dnsbatch/cloudflare/client.py)
+    assert {f["LogGroupName"]["Ref"] for f in filters} == {"BatcherLogGroup", "FallbackLogGroup"}
+    assert all('$.error_kind = "AuthenticationError"' in f["FilterPattern"] for f in filters)
+    metric = {(t["MetricNamespace"], t["MetricName"]) for f in filters for t in f["MetricTransformations"]}
+    auth = ALARMS["CloudflareAuthFailureAlarm"]["Properties"]
+    assert metric == {(auth["Namespace"], auth["MetricName"])}
+    rate = ALARMS["CloudflareRateLimitAlarm"]["Properties"]
+    stats = [m["MetricStat"]["Metric"] for m in rate["Metrics"] if "MetricStat" in m]
+    assert {(m["MetricName"], m["Dimensions"][0]["Value"]) for m in stats} == {
+        ("CloudflareRateLimited", "batcher"),
+        ("CloudflareRateLimited", "fallback"),
     }
-    assert watched == dlqs | {"RejectedQueue"}
+    assert rate["EvaluationPeriods"] == rate["DatapointsToAlarm"] >= 3  # sustained, not one 429
+
+
+@pytest.mark.parametrize("alarm", sorted(ALARMS))
+def test_every_alarm_notifies_on_alarm_and_ok(alarm: str) -> None:
+    props = ALARMS[alarm]["Properties"]
+    topic = {"Fn::If": ["HasAlarmTopic", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}
+    assert props["AlarmActions"] == [topic]
+    assert props["OKActions"] == [topic]
+
+
+@pytest.mark.parametrize("alarm", sorted(ALARMS))
+def test_every_alarm_links_to_its_runbook_section(alarm: str) -> None:
+    description = ALARMS[alarm]["Properties"]["AlarmDescription"]["Fn::Sub"]
+    assert description.endswith(f"Runbook: ${{RunbookUrl}}#{alarm.lower()}")
+    assert len(description) <= 1024
+    assert alarm.lower() in _anchors(RUNBOOK), f"docs/runbook.md has no section {alarm}"
+
+
+def test_the_runbook_has_no_section_for_an_alarm_that_does_not_exist() -> None:
+    sections = set(re.findall(r"^## +(\w+Alarm) *$", RUNBOOK, flags=re.MULTILINE))
+    assert sections == set(ALARMS)
+
+
+def test_the_stack_creates_an_alarm_topic_only_when_none_is_given() -> None:
+    topic = RESOURCES["AlarmTopic"]
+    assert topic["Type"] == "AWS::SNS::Topic" and topic["Condition"] == "CreateAlarmTopic"
+    assert TPL["Conditions"]["CreateAlarmTopic"] == {"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}
+    subscription = RESOURCES["AlarmEmailSubscription"]
+    assert subscription["Properties"]["TopicArn"] == {"Ref": "AlarmTopic"}
+
+
+def test_ingest_queue_policy_names_its_producers_and_requires_tls() -> None:
+    (policy,) = [r["Properties"] for r in RESOURCES.values() if r["Type"] == "AWS::SQS::QueuePolicy"]
+    assert policy["Queues"] == [{"Ref": "IngestQueue"}]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    allow, deny, tls = statements["ProducersMaySend"], statements["NobodyElseMaySend"], statements["TlsOnly"]
+    assert (allow["Effect"], allow["Action"]) == ("Allow", "sqs:SendMessage")
+    assert "ProducerPrincipals" in str(allow["Principal"])
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sqs:SendMessage")
+    # denied only when both miss: keys of one condition operator are ANDed
+    assert set(deny["Condition"]) == {"StringNotEquals"}
+    assert set(deny["Condition"]["StringNotEquals"]) == {"aws:PrincipalAccount", "aws:PrincipalArn"}
+    for values in deny["Condition"]["StringNotEquals"].values():
+        assert values["Fn::If"][:2] == ["HasProducerPrincipals", {"Ref": "ProducerPrincipals"}]
+    assert (tls["Effect"], tls["Principal"], tls["Action"]) == ("Deny", "*", "sqs:*")
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    for statement in statements.values():
+        assert statement["Resource"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+
+
+@pytest.mark.parametrize("queue", sorted(QUEUES))
+def test_every_queue_pins_the_message_size_the_code_assumes(queue: str) -> None:
+    assert QUEUES[queue]["Properties"]["MaximumMessageSize"] == 1_048_576
+
+
+@pytest.mark.parametrize(
+    "zones",
+    [
+        "example.com",
+        "x",
+        "example.com,shop.example=023e105f4ecef8ad9ca31a8372d0c353",
+        "a.example, b.example.",
+        "xn--bcher-kva.example,_acme.example",
+    ],
+)
+def test_the_zones_pattern_accepts_what_the_code_accepts(zones: str) -> None:
+    assert re.fullmatch(TPL["Parameters"]["Zones"]["AllowedPattern"], zones)
+    assert parse_zones(zones)
+
+
+@pytest.mark.parametrize(
+    "zones",
+    ["", "example.com=abc", "example.com;other.example", "exa mple.com", "example.com,", "bücher.example"],
+)
+def test_the_zones_pattern_refuses_a_list_that_would_fail_the_cold_start(zones: str) -> None:
+    assert not re.fullmatch(TPL["Parameters"]["Zones"]["AllowedPattern"], zones)
 
 
 def test_outputs_give_producers_and_operators_what_they_need() -> None:
@@ -349,4 +480,38 @@ def test_cfn_lint_reports_no_errors_or_warnings() -> None:
 def test_dashboard_body_is_json_once_substituted() -> None:
     body = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     widgets = json.loads(re.sub(r"\$\{[^}]*\}", "x", body))["widgets"]
-    assert {w["type"] for w in widgets} == {"metric", "log"}
+    assert {w["type"] for w in widgets} == {"alarm", "metric", "log"}
+
+
+def test_dashboard_shows_every_alarm_and_the_queues_age() -> None:
+    body = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert set(re.findall(r"\$\{(\w+)\.Arn\}", body)) == set(ALARMS)
+    assert "ApproximateAgeOfOldestMessage" in body
+    for metric in ("EventsReceived", "ChangeSetMessages", "CloudflareErrors", "CloudflareAuthFailures"):
+        assert metric in body
+
+
+def _stage_secrets() -> dict[str, str]:
+    """samconfig.toml environment -> the token secret its deploy reads."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    secrets = {}
+    for env, sections in config.items():
+        if not isinstance(sections, dict) or "deploy" not in sections:
+            continue
+        overrides = dict(
+            item.split("=", 1)
+            for item in shlex.split(sections["deploy"]["parameters"]["parameter_overrides"])
+        )
+        default = TPL["Parameters"]["CloudflareTokenSecretName"]["Default"]
+        secrets[env] = overrides.get("CloudflareTokenSecretName", default)
+    return secrets
+
+
+def test_the_readme_deploy_steps_create_exactly_the_secrets_each_stage_reads() -> None:
+    # A stage whose secret does not exist deploys fine, then fails every batcher and fallback invocation.
+    readme = (ROOT / "README.md").read_text()
+    deploying = readme[readme.index("## Deploying") : readme.index("## Reading the logs in CloudWatch")]
+    created = set(re.findall(r"create-secret --name (\S+)", deploying))
+    stages = _stage_secrets()
+    assert set(stages) == {"default", "prod"}
+    assert created == set(stages.values())

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from dnsbatch.chunk import chunk_operations
+from dnsbatch.chunk import chunk_operations, names_of, split_by_names
 from dnsbatch.model import Chunk, Operation, OpKind, RecordSetKey
 
 ZONE = "example.com"
@@ -89,3 +89,46 @@ def test_a_name_with_more_operations_than_size_is_split_with_its_deletes_first()
 def test_size_one_gives_one_operation_per_chunk() -> None:
     ops = [op(OpKind.POST, "a"), op(OpKind.POST, "b"), op(OpKind.POST, "c")]
     assert [len(c.operations) for c in chunk_operations(ops, 1)] == [1, 1, 1]
+
+
+# -- bisection: split_by_names ------------------------------------------------------------------------
+
+
+def test_split_by_names_keeps_every_name_whole_and_loses_no_operation() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        ops = [
+            op(rng.choice(list(OpKind)), f"n{rng.randrange(12)}", rng.choice(["A", "TXT", "CNAME"]), None)
+            for _ in range(rng.randrange(2, 40))
+        ]
+        chunk = chunk_operations(ops, 500)[0]
+        if len(names_of(chunk)) < 2:
+            continue
+        left, right = split_by_names(chunk)
+        assert left.operations and right.operations
+        assert not set(names_of(left)) & set(names_of(right))
+        assert sorted(map(id, left.operations + right.operations)) == sorted(map(id, chunk.operations))
+        assert left.index == right.index == chunk.index
+        assert set(left.record_sets) | set(right.record_sets) == set(chunk.record_sets)
+
+
+def test_split_by_names_balances_by_operation_count_not_by_name_count() -> None:
+    # one heavy name (6 operations) and three light ones: the heavy one alone is the better half
+    ops = [op(OpKind.POST, "a", "TXT") for _ in range(6)] + [op(OpKind.POST, n) for n in ("b", "c", "d")]
+    left, right = split_by_names(chunk_operations(ops, 100)[0])
+
+    assert (len(left.operations), len(right.operations)) == (6, 3)
+    assert names_of(left) == (f"a.{ZONE}",)
+
+
+def test_split_by_names_halves_many_light_names_evenly() -> None:
+    ops = [op(OpKind.POST, f"h{i:03d}") for i in range(200)]
+    left, right = split_by_names(chunk_operations(ops, 200)[0])
+
+    assert (len(left.operations), len(right.operations)) == (100, 100)
+
+
+def test_a_chunk_of_one_name_cannot_be_split() -> None:
+    chunk = chunk_operations([op(OpKind.POST, "a"), op(OpKind.DELETE, "a", "A", "r1")], 10)[0]
+    with pytest.raises(ValueError, match="one name"):
+        split_by_names(chunk)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from dnsbatch import rdata
 from dnsbatch.events import MAX_VALUES_PER_SET, ParseResult, parse_message
 from dnsbatch.model import Action, EventRef, RecordSetKey, RecordValue
 
@@ -254,3 +255,203 @@ def test_every_supported_type_is_accepted_end_to_end() -> None:
     result = parse(body)
     assert result.rejections == ()
     assert [c.key.type for c in result.changes] == list(examples)
+
+
+# --- hostile input: every body json.loads accepts gives encodable changes or rejections naming the field --
+
+SURROGATE = "\ud800"
+
+
+def encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def body_text(obj: Any) -> str:
+    return json.dumps(obj)  # escapes the surrogate as \ud800, as a producer's serializer would
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"zone": "example.com" + SURROGATE}, "zone"),
+        ({"name": "www" + SURROGATE}, "name"),
+        ({"type": "A" + SURROGATE}, "type"),
+        ({"action": SURROGATE}, "action"),
+        ({"values": ["192.0.2.1", SURROGATE]}, "values[1]"),
+        ({"type": "TXT", "values": [SURROGATE]}, "values[0]"),  # crashed txt.py before
+        ({"comment": "c" + SURROGATE}, "comment"),  # passed ingest and crashed httpx in the batcher
+        ({"tags": ["team:" + SURROGATE]}, "tags[0]"),
+        ({"source": SURROGATE}, "source"),
+        ({"id": SURROGATE}, "id"),
+        ({"extra": SURROGATE}, "extra"),
+        ({SURROGATE: 1}, '["\\ud800"]'),
+    ],
+)
+def test_a_lone_surrogate_in_any_field_rejects_the_change_naming_the_field(
+    fields: dict[str, Any], field: str
+) -> None:
+    result = parse(body_text(change(**fields)))
+    assert result.changes == ()
+    (rejection,) = result.rejections
+    assert rejection.field == field
+    assert rejection.reason.startswith(f"{field}: ")
+    assert "lone UTF-16 surrogate (\\ud800" in rejection.reason
+    assert encodable(rejection.reason) and SURROGATE not in rejection.reason
+    for text in (rejection.ref.source, rejection.ref.event_id):
+        assert text is None or encodable(text)
+
+
+def test_a_surrogate_in_one_change_leaves_its_envelope_siblings_accepted() -> None:
+    result = parse(body_text({"changes": [change(name="a"), change(name="b", comment=SURROGATE)]}))
+    assert [c.key.name for c in result.changes] == ["a.example.com"]
+    (rejection,) = result.rejections
+    assert rejection.field == "changes[1].comment" and rejection.ref.index == 1
+
+
+def test_a_valid_surrogate_pair_is_just_a_character() -> None:
+    (c,) = parse(body_text(change(type="TXT", values=["\ud83d\ude42 ok"], comment="\ud83d\ude42"))).changes
+    assert c.comment == "🙂" and c.values[0].content == '"🙂 ok"'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"zone":"example.com","name":"www","type":"A","action":"upsert","action":"delete"}',
+        '{"zone":"example.com","zone":"example.com","name":"www","type":"A","action":"delete"}',
+    ],
+)
+def test_a_key_given_twice_rejects_the_change(body: str) -> None:
+    reason = rejected(body)
+    assert "appears twice in the object (JSON parsers disagree on which one counts)" in reason
+
+
+def test_changes_given_twice_rejects_the_envelope() -> None:
+    one = json.dumps(change())
+    reason = rejected(f'{{"changes":[{one}],"changes":[{one}]}}')
+    assert reason.startswith("changes: appears twice in the envelope")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("comment", "a\tb"),
+        ("comment", "nul\x00"),
+        ("comment", "del\x7f"),
+        ("comment", "c1\x85"),
+        ("comment", "sep\u2028"),
+        ("name", "www\n"),
+        ("name", "www\t"),
+        ("zone", "example.com\x00"),
+    ],
+)
+def test_control_characters_are_refused_in_zone_name_and_comment(field: str, value: str) -> None:
+    reason = rejected(change(**{field: value}))
+    assert reason.startswith(f"{field}: ")
+    assert "control character" in reason or "line breaks" in reason
+
+
+@pytest.mark.parametrize("tag", ["team:a\tb", "team:\x00", "team:\x9f", "team:\u2029"])
+def test_control_characters_are_refused_in_tags(tag: str) -> None:
+    assert rejected(change(tags=[tag])).startswith("tags[0]: ")
+
+
+@pytest.mark.parametrize(
+    ("type_", "value"),
+    [("A", "192.0.2.1\n"), ("TXT", "a\x00b"), ("TXT", "tab\there"), ("CAA", '0 issue "a\x01"')],
+)
+def test_raw_control_characters_in_values_are_refused(type_: str, value: str) -> None:
+    name = "@" if type_ != "A" else "www"
+    reason = rejected(change(type=type_, name=name, values=[value]))
+    assert reason.startswith("values[0]: ") and "control character" in reason
+
+
+def test_a_txt_byte_written_as_a_decimal_escape_is_still_accepted() -> None:
+    (c,) = parse(change(type="TXT", values=['"a\\009b\\000"'])).changes
+    assert c.values[0].content == '"a\\009b\\000"'
+
+
+@pytest.mark.parametrize(
+    ("literal", "fragment"),
+    [
+        ("1" + "0" * 5000, "version: an integer of 5001 digits is out of range"),
+        ("-" + "9" * 4400, "version: an integer of 4400 digits is out of range"),
+        ("1e400", "version: must be an integer, got Infinity"),
+        ("-1e400", "version: must be an integer, got -Infinity"),
+        ("9223372036854775808", "version: 9223372036854775808 is out of range"),
+        ("1e30", "version: 1e+30 is out of range"),
+    ],
+)
+def test_huge_numbers_reject_their_field_not_the_message(literal: str, fragment: str) -> None:
+    text = json.dumps({"changes": [change(name="ok"), change(version=0)]}).replace(
+        '"version": 0', f'"version": {literal}'
+    )
+    result = parse(text)
+    assert [c.key.name for c in result.changes] == ["ok.example.com"]
+    (rejection,) = result.rejections
+    assert rejection.reason.startswith("changes[1]." + fragment), rejection.reason
+
+
+@pytest.mark.parametrize(("literal", "version"), [("-0", 0), ("-0.0", 0), ("5.0", 5), ("1E2", 100)])
+def test_integral_spellings_of_numbers_are_integers(literal: str, version: int) -> None:
+    (c,) = parse(json.dumps(change(version=0)).replace('"version": 0', f'"version": {literal}')).changes
+    assert c.version == version and type(c.version) is int
+
+
+@pytest.mark.parametrize("depth", [50, 990, 100_000])
+def test_deep_nesting_never_raises(depth: int) -> None:
+    deep = "[" * depth + "]" * depth
+    result = parse(json.dumps({"changes": [change(name="ok"), change()]}).replace('"upsert"', deep, 1))
+    assert len(result.changes) + len(result.rejections) in (1, 2)
+    for rejection in result.rejections:
+        assert rejection.reason.startswith(rejection.field + ": ") and len(rejection.reason) < 2_000
+
+
+def test_nesting_json_cannot_read_rejects_the_body() -> None:
+    reason = rejected("[" * 100_000 + "]" * 100_000)
+    assert reason.startswith("body: not valid JSON (nested too deeply to read")
+
+
+@pytest.mark.parametrize("body", ["\ufeff" + json.dumps(change()), json.dumps(change())[:-5], '"\\ud800', ""])
+def test_a_bom_or_truncated_text_rejects_the_body(body: str) -> None:
+    reason = rejected(body)
+    assert reason.startswith("body: not valid JSON (") and encodable(reason)
+
+
+def test_a_rejection_lists_at_most_ten_problems() -> None:
+    reason = rejected(change(**{f"x{i}": 1 for i in range(1_000)}))
+    assert reason.count("is not a known field") == 10 and reason.endswith("; and 990 more problems")
+
+
+def test_an_odd_unknown_key_is_shown_quoted_escaped_and_cut() -> None:
+    reason = rejected(change(**{"": 1, "a b\x00" + "k" * 100: 2}))
+    assert reason.startswith('[""]: is not a known field')
+    assert '; ["a b\\u0000kkkkk' in reason and "k" * 100 not in reason
+
+
+@pytest.mark.parametrize("value", [SURROGATE, "\x00", "\uffff", "\u2028", "a\x1b[31mred"])
+def test_shown_values_are_escaped_so_the_reason_encodes_and_sqs_takes_it(value: str) -> None:
+    reason = rejected(body_text(change(proxied=value)))
+    assert reason.startswith("proxied: ") and "proxied: must be true or false, got " in reason
+    assert all(c == "\t" or ord(c) >= 0x20 for c in reason)
+    assert encodable(reason) and not any(c in reason for c in "\uffff\u2028\x85")
+
+
+def test_source_and_id_are_escaped_where_they_are_carried() -> None:
+    (c,) = parse(change(source="ci\x00", id="e\u2028")).changes
+    assert (c.ref.source, c.ref.event_id) == ("ci\\u0000", "e\\u2028")
+
+
+def test_a_parser_gap_that_lets_a_surrogate_through_is_still_rejected_at_ingest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The defensive property: whatever a parser returns, an accepted change encodes as httpx sends it.
+    monkeypatch.setitem(rdata.PARSERS, "A", lambda text, name: RecordValue(content="192.0.2.1\ud800"))
+    result = parse({"changes": [change(), change(type="AAAA", values=["2001:db8::1"])]})
+    assert [c.key.type for c in result.changes] == ["AAAA"]
+    (rejection,) = result.rejections
+    assert rejection.field == "changes[0].values"
+    assert rejection.reason.startswith("changes[0].values: the change cannot be encoded as UTF-8 JSON")

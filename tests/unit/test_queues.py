@@ -4,7 +4,10 @@ fallback requests that survive the trip, rejection attributes within the cap."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
+
+import pytest
 
 from dnsbatch.model import Action, Change, EventRef, RecordSetKey, RecordValue
 from dnsbatch.queues import (
@@ -151,22 +154,48 @@ def test_fallback_group_id_is_the_same_for_every_type_of_one_name() -> None:
 
 
 def test_fallback_message_round_trips_through_parse_fallback() -> None:
+    name = f"sw.{ZONE}"
+    cname = replace(make_change(7, name=name), action=Action.DELETE, values=())
+    a_set = make_change(8, name=name)
     request = FallbackRequest(
-        change=make_change(7), changeset_id="cs-7", chunk=3, batch_error="9005 Content for A record"
+        changes=(a_set, replace(cname, key=RecordSetKey(ZONE, name, "CNAME"))),
+        changeset_id="cs-7",
+        chunk=3,
+        batch_error="9005 Content for A record",
     )
 
     message = fallback_message(request)
 
-    assert parse_fallback(message.body) == request
-    assert message.changes == (request.change,)
-    assert message.group_id == fallback_group_id(request.change.key)
+    parsed = parse_fallback(message.body)
+    assert sorted(parsed.changes, key=lambda c: c.key) == sorted(request.changes, key=lambda c: c.key)
+    assert (parsed.changeset_id, parsed.chunk, parsed.batch_error) == ("cs-7", 3, "9005 Content for A record")
+    assert parsed.name == name and parsed.zone == ZONE
+    assert set(message.changes) == set(request.changes)
+    assert message.group_id == fallback_group_id(a_set.key)
     assert message.dedup_id is not None and len(message.dedup_id) <= 128
 
 
-def test_fallback_dedup_id_depends_on_the_change_not_the_changeset() -> None:
+def test_a_fallback_request_holds_one_name_only() -> None:
+    with pytest.raises(ValueError, match="exactly one name"):
+        FallbackRequest((make_change(1), make_change(2)), "cs", 0, "x")
+    with pytest.raises(ValueError, match="exactly one name"):
+        FallbackRequest((), "cs", 0, "x")
+
+
+def test_a_fallback_message_of_the_old_one_set_shape_is_still_read() -> None:
+    # Messages queued before an upgrade carried one record set under "change"; they must not be lost.
+    change = make_change(3)
+    body = json.dumps({"change": change.to_dict(), "changeset_id": "cs-old", "chunk": 1, "batch_error": "e"})
+
+    parsed = parse_fallback(body)
+
+    assert parsed.changes == (change,) and parsed.changeset_id == "cs-old"
+
+
+def test_fallback_dedup_id_depends_on_the_changes_not_the_changeset() -> None:
     change = make_change(1)
-    a = fallback_message(FallbackRequest(change, "cs-a", 0, "x"))
-    b = fallback_message(FallbackRequest(change, "cs-b", 4, "y"))
+    a = fallback_message(FallbackRequest((change,), "cs-a", 0, "x"))
+    b = fallback_message(FallbackRequest((change,), "cs-b", 4, "y"))
 
     assert a.dedup_id == b.dedup_id
 

@@ -22,6 +22,7 @@ from dnsbatch.rdata import (
     record_fields,
     value_from_record,
 )
+from dnsbatch.txt import TxtError, parse_character_strings, split_bare_text
 
 
 def one(type_: str, text: str, name: str | None = None) -> RecordValue:
@@ -425,3 +426,23 @@ def test_every_supported_type_has_a_strategy_and_a_valid_example() -> None:
 
 def test_srv_strategy_name_is_a_service_name() -> None:
     assert SRV_NAME.startswith("_sip._tcp.")
+
+
+@pytest.mark.parametrize("type_", sorted(SUPPORTED_TYPES))
+@pytest.mark.parametrize("bad", ["\ud800", "\udfff", "\x00", "\x1f", "\x7f", "\x9f"])
+def test_no_parser_lets_a_lone_surrogate_or_a_raw_control_character_through(type_: str, bad: str) -> None:
+    # A TXT value with "\ud800" crashed the TXT parser (UnicodeEncodeError) before this was checked.
+    for text in (bad, f"10 {bad}", f'0 issue "{bad}"', f"1 . alpn={bad}"):
+        with pytest.raises(RdataError) as caught:
+            parse_value(type_, text, name="_sip._tcp.example.com", field="values[0]")
+        message = str(caught.value)
+        assert message.startswith("values[0]: ")
+        message.encode("utf-8")
+        assert bad not in message
+
+
+@pytest.mark.parametrize("text", ["\ud800", '"a\udfff"', "ok \ud800 ok"])
+def test_txt_character_strings_refuse_a_lone_surrogate(text: str) -> None:
+    for parse in (parse_character_strings, split_bare_text):
+        with pytest.raises(TxtError, match="lone UTF-16 surrogate"):
+            parse(text)

@@ -2,11 +2,19 @@
 
 Every event leaves here either as a change on ChangeSetQueue (its outcome comes later), or with an
 outcome (rejected, superseded), or its message is reported failed so SQS brings it back. Nothing else.
+
+A message is settled as a whole: its outcomes are logged only once every step it needed (parking its
+rejections, claiming and sending its changes) has succeeded. A message that fails any step, or that the
+time budget did not reach, gets no outcome line and none of its changes is sent on; it comes back and is
+processed again from the start (every step is safe to repeat: a claim by the same event is granted again,
+a rejection parked twice is a duplicate RejectedQueue readers tolerate). So each event gets exactly one
+outcome line however often its message is delivered, as long as it is eventually processed.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +27,7 @@ from dnsbatch.config import Settings
 from dnsbatch.events import parse_message
 from dnsbatch.ledger import Claim, Ledger
 from dnsbatch.model import Change, EventRef, Outcome, Rejection
+from dnsbatch.safe_text import escape, sqs_safe
 from dnsbatch.telemetry import Telemetry, change_fields
 
 
@@ -29,6 +38,7 @@ class AggregatorDeps:
     ledger: Ledger
     telemetry: Telemetry
     new_id: Callable[[], str] = field(default=lambda: uuid.uuid4().hex)
+    clock: Callable[[], float] = time.monotonic  # the clock of ``deadline`` (runtime.deadline uses this one)
 
 
 @dataclass
@@ -41,6 +51,7 @@ class AggregateSummary:
     claimed: int = 0
     changeset_messages: int = 0
     failed_messages: set[str] = field(default_factory=set)
+    unreached: int = 0  # messages the time budget did not reach (among failed_messages)
 
 
 def message_ref(record: Mapping[str, Any]) -> EventRef:
@@ -58,60 +69,82 @@ def parked_body(body: str, rejection: Rejection) -> str:
         return body
     try:
         return json.dumps(json.loads(body)["changes"][index], separators=(",", ":"))
-    except (ValueError, LookupError, TypeError):  # the field said otherwise; keep what arrived
+    except (
+        ValueError,
+        LookupError,
+        TypeError,
+        RecursionError,
+    ):  # the field said otherwise; keep what arrived
         return body
 
 
-def aggregate(records: Sequence[Mapping[str, Any]], deps: AggregatorDeps) -> AggregateSummary:
-    """Process one ingest batch; the summary's ``failed_messages`` are the batch item failures."""
-    settings, tel = deps.settings, deps.telemetry
-    summary = AggregateSummary(messages=len(records))
-    changes: list[Change] = []
-    for record in records:
-        ref = message_ref(record)
-        body = str(record.get("body", ""))
-        parsed = parse_message(body, ref, zones=settings.zones.keys())
-        summary.events += len(parsed.changes) + len(parsed.rejections)
-        try:
-            for rejection in parsed.rejections:
-                queues.send(
-                    deps.sqs,
-                    settings.rejected_queue_url or "",
-                    queues.rejection_message(
-                        parked_body(body, rejection),
-                        reason=rejection.reason,
-                        stage="aggregator",
-                        field=rejection.field,
-                        source_message_id=ref.message_id,
-                        event_index=rejection.ref.index,
-                        zone=None if rejection.key is None else rejection.key.zone,
-                        record_set=None if rejection.key is None else str(rejection.key),
-                    ),
-                )
-                tel.outcome(Outcome.REJECTED, ref=rejection.ref, key=rejection.key, reason=rejection.reason)
-                summary.rejected += 1
-        except Exception:
-            # The rejection could not be parked: keep the whole message so SQS redelivers it (nothing lost;
-            # a rejection already sent may be sent again, which RejectedQueue readers must tolerate).
-            tel.logger.exception(
-                "could not send a rejection; message will be retried", extra={"message_id": ref.message_id}
-            )
-            summary.failed_messages.add(ref.message_id)
-            continue
-        changes.extend(parsed.changes)
+# Claims go to DynamoDB in slices, the time budget checked before each.
+CLAIM_SLICE = 200
+
+
+@dataclass
+class _Message:
+    ref: EventRef
+    body: str
+    changes: tuple[Change, ...]
+    rejections: tuple[Rejection, ...]
+
+
+class _Window:
+    """One invocation's bookkeeping: the messages, which ones failed, and the outcomes held back until
+    their message is known to be settled."""
+
+    def __init__(self, deps: AggregatorDeps, deadline: float | None) -> None:
+        self.deps = deps
+        self.deadline = deadline
+        self.summary = AggregateSummary()
+        self.pending: list[tuple[str, Callable[[], None]]] = []
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and self.deps.clock() >= self.deadline
+
+    def fail(self, message_id: str) -> None:
+        self.summary.failed_messages.add(message_id)
+
+    def failed(self, message_id: str) -> bool:
+        return message_id in self.summary.failed_messages
+
+    def later(self, message_id: str, emit: Callable[[], None]) -> None:
+        self.pending.append((message_id, emit))
+
+    def settle(self) -> None:
+        for message_id, emit in self.pending:
+            if not self.failed(message_id):
+                emit()
+        self.pending.clear()
+
+
+def aggregate(
+    records: Sequence[Mapping[str, Any]], deps: AggregatorDeps, deadline: float | None = None
+) -> AggregateSummary:
+    """Process one ingest batch; the summary's ``failed_messages`` are the batch item failures.
+
+    ``deadline`` (on ``deps.clock``): no message is parsed, no rejection sent and no claim started after
+    it; the messages it leaves unsettled are reported failed, so SQS delivers them again. What was claimed
+    is still sent on (see :func:`_send_changesets`). An unexpected error while parsing one message fails that
+    message only; see :func:`aggregate_isolated` for errors elsewhere.
+    """
+    window = _Window(deps, deadline)
+    summary, tel = window.summary, deps.telemetry
+    messages = _parse_all(records, window)
+    _park_rejections(messages, window)
+    changes = [c for m in messages if not window.failed(m.ref.message_id) for c in m.changes]
 
     merged = coalesce(changes)
     for loser, winner in merged.superseded:
-        tel.outcome(
-            Outcome.SUPERSEDED,
-            loser,
-            reason=f"superseded in the same window by version {winner.version}"
-            f" (message {winner.ref.message_id})",
+        reason = (
+            f"superseded in the same window by version {winner.version} (message {winner.ref.message_id})"
         )
-        summary.superseded += 1
+        window.later(loser.ref.message_id, _emit(tel, Outcome.SUPERSEDED, loser, reason, summary))
 
-    claimed = _claim_all(merged.winners, deps, summary)
-    _send_changesets(claimed, deps, summary)
+    claimed = _claim_all(merged.winners, window)
+    _send_changesets(claimed, window)
+    window.settle()
     tel.logger.info(
         "window aggregated",
         extra={
@@ -123,6 +156,7 @@ def aggregate(records: Sequence[Mapping[str, Any]], deps: AggregatorDeps) -> Agg
             "claimed": summary.claimed,
             "changeset_messages": summary.changeset_messages,
             "failed_messages": len(summary.failed_messages),
+            "unreached_messages": summary.unreached,
         },
     )
     tel.count("EventsReceived", summary.events)
@@ -130,43 +164,195 @@ def aggregate(records: Sequence[Mapping[str, Any]], deps: AggregatorDeps) -> Agg
     return summary
 
 
-def _claim_all(
-    winners: Sequence[Change], deps: AggregatorDeps, summary: AggregateSummary
-) -> dict[str, list[Change]]:
-    tel = deps.telemetry
-    by_zone: dict[str, list[Change]] = defaultdict(list)
-    for change, result in deps.ledger.claim_many(winners):
-        if isinstance(result, Exception):
-            tel.logger.error(
-                "ledger claim failed; message will be retried",
-                extra={**change_fields(change), "error": f"{type(result).__name__}: {result}"},
+def aggregate_isolated(
+    records: Sequence[Mapping[str, Any]], deps: AggregatorDeps, deadline: float | None = None
+) -> set[str]:
+    """:func:`aggregate`, and if it fails unexpectedly (a bug, not message content), each message again on
+    its own, so that only the message that triggers the bug is reported failed, never its batch-mates.
+
+    Safe because nothing of the failed attempt was settled: outcomes are logged at the very end, and every
+    step before is safe to repeat. Returns the message ids to report in ``batchItemFailures``.
+    """
+    try:
+        return aggregate(records, deps, deadline).failed_messages
+    except Exception:
+        deps.telemetry.logger.exception(
+            "the aggregator failed on its batch; processing its messages one at a time"
+        )
+    failed: set[str] = set()
+    for record in records:
+        message_id = str(record.get("messageId", ""))
+        try:
+            failed |= aggregate([record], deps, deadline).failed_messages
+        except Exception:
+            deps.telemetry.logger.exception(
+                "the aggregator failed on this message; it will be retried", extra={"message_id": message_id}
             )
-            summary.failed_messages.add(change.ref.message_id)
+            failed.add(message_id)
+    return failed
+
+
+def _emit(
+    tel: Telemetry, outcome: Outcome, change: Change, reason: str, summary: AggregateSummary
+) -> Callable[[], None]:
+    def emit() -> None:
+        tel.outcome(outcome, change, reason=reason)
+        summary.superseded += 1
+
+    return emit
+
+
+def _parse_all(records: Sequence[Mapping[str, Any]], window: _Window) -> list[_Message]:
+    deps, summary = window.deps, window.summary
+    zones = deps.settings.zones.keys()
+    messages: list[_Message] = []
+    seen: set[str] = set()
+    for record in records:
+        message_id = str(record.get("messageId", ""))
+        if message_id in seen:
+            # SQS (at least once) can hand the same message twice in one batch: it is one message, one
+            # batch item failure at most, and its events must not be counted twice.
+            deps.telemetry.logger.info(
+                "message delivered twice in one batch", extra={"message_id": message_id}
+            )
             continue
-        status, detail = result
-        if status is Claim.CLAIMED:
-            by_zone[change.key.zone].append(change)
-            summary.claimed += 1
-        elif status is Claim.DUPLICATE:
-            # This event already reached its outcome (SQS delivered the message again): nothing to count.
-            tel.logger.info("duplicate delivery of a finished event", extra=change_fields(change))
-            summary.duplicates += 1
-        else:
-            held = "" if detail is None else f" (version {detail.version} already accepted)"
-            tel.outcome(
-                Outcome.SUPERSEDED, change, reason=f"a newer or equal version holds the record set{held}"
+        seen.add(message_id)
+        summary.messages += 1
+        if window.out_of_time():
+            window.fail(message_id)
+            summary.unreached += 1
+            continue
+        try:
+            ref = message_ref(record)
+            body = str(record.get("body", ""))
+            parsed = parse_message(body, ref, zones=zones)
+        except Exception:
+            deps.telemetry.logger.exception(
+                "could not parse this message; it will be retried", extra={"message_id": message_id}
             )
-            summary.superseded += 1
+            window.fail(message_id)
+            continue
+        summary.events += len(parsed.changes) + len(parsed.rejections)
+        messages.append(_Message(ref, body, parsed.changes, parsed.rejections))
+    return messages
+
+
+def _rejection(message: _Message, rejection: Rejection) -> queues.OutgoingMessage:
+    return queues.rejection_message(
+        _sqs_text(parked_body(message.body, rejection)),
+        reason=rejection.reason,
+        stage="aggregator",
+        field=rejection.field,
+        source_message_id=message.ref.message_id,
+        event_index=rejection.ref.index,
+        zone=None if rejection.key is None else rejection.key.zone,
+        record_set=None if rejection.key is None else str(rejection.key),
+    )
+
+
+def _sqs_text(body: str) -> str:
+    # A body that arrived through SQS is SQS-safe; one handed to the handler some other way (a test, a
+    # replay tool) may hold what SQS refuses, and its rejection must still be parkable.
+    return escape(body) if not sqs_safe(body) else body
+
+
+def _park_rejections(messages: Sequence[_Message], window: _Window) -> None:
+    """Send every rejection of the window to RejectedQueue, batched; a message with a rejection that could
+    not be parked fails as a whole (its outcomes are held back, its changes not sent on)."""
+    deps, summary, tel = window.deps, window.summary, window.deps.telemetry
+    owners: list[tuple[_Message, Rejection]] = [(m, r) for m in messages for r in m.rejections]
+    if not owners:
+        return
+    try:
+        outgoing = [_rejection(m, r) for m, r in owners]
+        unsent = queues.send_batch(
+            deps.sqs,
+            deps.settings.rejected_queue_url or "",
+            outgoing,
+            deadline=window.deadline,
+            clock=deps.clock,
+        )
+    except Exception as exc:  # a bug in building or sending: nothing is known to be parked
+        tel.logger.exception("could not park the window's rejections; their messages will be retried")
+        unsent = {i: f"{type(exc).__name__}: {exc}" for i in range(len(owners))}
+    for index, why in sorted(unsent.items()):
+        message, rejection = owners[index]
+        if not window.failed(message.ref.message_id):
+            tel.logger.error(
+                "could not park a rejection; its message will be retried",
+                extra={
+                    "message_id": message.ref.message_id,
+                    "event_index": rejection.ref.index,
+                    "error": why,
+                },
+            )
+        window.fail(message.ref.message_id)
+    for message, rejection in owners:
+
+        def emit(rejection: Rejection = rejection) -> None:
+            tel.outcome(Outcome.REJECTED, ref=rejection.ref, key=rejection.key, reason=rejection.reason)
+            summary.rejected += 1
+
+        window.later(message.ref.message_id, emit)
+
+
+def _claim_all(winners: Sequence[Change], window: _Window) -> dict[str, list[Change]]:
+    deps, summary, tel = window.deps, window.summary, window.deps.telemetry
+    by_zone: dict[str, list[Change]] = defaultdict(list)
+    for start in range(0, len(winners), CLAIM_SLICE):
+        part = winners[start : start + CLAIM_SLICE]
+        if window.out_of_time():
+            for change in winners[start:]:
+                window.fail(change.ref.message_id)
+            tel.logger.warning(
+                "time budget ran out before every change was claimed; their messages will be retried",
+                extra={"unclaimed": len(winners) - start},
+            )
+            break
+        try:
+            results = deps.ledger.claim_many(part)
+        except Exception:
+            tel.logger.exception("ledger claims failed; their messages will be retried")
+            for change in part:
+                window.fail(change.ref.message_id)
+            continue
+        for change, result in results:
+            if isinstance(result, Exception):
+                tel.logger.error(
+                    "ledger claim failed; message will be retried",
+                    extra={**change_fields(change), "error": f"{type(result).__name__}: {result}"},
+                )
+                window.fail(change.ref.message_id)
+                continue
+            status, detail = result
+            if status is Claim.CLAIMED:
+                by_zone[change.key.zone].append(change)
+            elif status is Claim.DUPLICATE:
+                # This event already reached its outcome (SQS delivered the message again): nothing to count.
+                tel.logger.info("duplicate delivery of a finished event", extra=change_fields(change))
+                summary.duplicates += 1
+            else:
+                held = "" if detail is None else f" (version {detail.version} already accepted)"
+                reason = f"a newer or equal version holds the record set{held}"
+                window.later(change.ref.message_id, _emit(tel, Outcome.SUPERSEDED, change, reason, summary))
     return by_zone
 
 
-def _send_changesets(
-    by_zone: Mapping[str, list[Change]], deps: AggregatorDeps, summary: AggregateSummary
-) -> None:
-    tel = deps.telemetry
+def _send_changesets(by_zone: Mapping[str, list[Change]], window: _Window) -> None:
+    deps, summary, tel = window.deps, window.summary, window.deps.telemetry
     for zone in sorted(by_zone):
+        # A message that failed elsewhere is processed again from the start: sending its changes now
+        # would only send them twice.
+        zone_changes = sorted(
+            (c for c in by_zone[zone] if not window.failed(c.ref.message_id)), key=lambda c: c.key
+        )
+        if not zone_changes:
+            continue
+        # Not gated by the deadline: these changes are claimed, and sending them is what makes the window's
+        # work count. Skipping the send would throw the claims away, and a window that needs more than the
+        # budget would come back and fail the same way for ever. It costs one SQS call per zone per
+        # 512 KiB, which the deadline's margin before Lambda's own timeout is there for.
         changeset_id = deps.new_id()
-        zone_changes = sorted(by_zone[zone], key=lambda c: c.key)
         for message in queues.changeset_messages(zone, zone_changes, changeset_id):
             try:
                 queues.send(deps.sqs, deps.settings.changeset_queue_url or "", message)
@@ -175,9 +361,11 @@ def _send_changesets(
                     "could not send a change set; its messages will be retried",
                     extra={"zone": zone, "changeset_id": changeset_id, "changes": len(message.changes)},
                 )
-                summary.failed_messages.update(c.ref.message_id for c in message.changes)
+                for change in message.changes:
+                    window.fail(change.ref.message_id)
                 continue
             summary.changeset_messages += 1
+            summary.claimed += len(message.changes)
             tel.logger.info(
                 "change set sent",
                 extra={"zone": zone, "changeset_id": changeset_id, "changes": len(message.changes)},

@@ -1,30 +1,40 @@
 """Batcher: one zone's change sets → one zone read, a plan, chunks, one batch call per chunk.
 
-Per zone and window the Cloudflare cost is one paged read plus one batch call per chunk (architecture
-§4.4); the zone lookup is cached for the life of the Lambda container. A chunk Cloudflare rejects (4xx)
-is handed to the fallback one record set per message; a rate-limited or failing chunk is retried as a
-batch until the time budget runs out and then the zone's messages are reported failed so SQS brings
-them back — never fanned out into per-record calls (architecture §4.3).
+Per zone and window the Cloudflare cost is one paged read plus one batch call per chunk. A chunk
+Cloudflare refuses (4xx) is bisected: split into two halves by names and each half sent again as a batch,
+recursively, until the refused names are isolated; only a part of one name that is still refused goes to
+the fallback, one message per name (docs/bisection.md). A rate-limited or failing chunk is retried as a
+batch until the time budget runs out and then the zone's messages are reported failed so SQS brings them
+back, never fanned out into per-record calls.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+import uuid
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
-from dnsbatch import queues
-from dnsbatch.chunk import chunk_operations
+from dnsbatch import guard, queues
+from dnsbatch.chunk import chunk_operations, names_of, split_by_names
 from dnsbatch.cloudflare.client import CloudflareClient
-from dnsbatch.cloudflare.errors import RejectedError, ZoneNotFoundError
-from dnsbatch.cloudflare.types import Zone
+from dnsbatch.cloudflare.errors import AuthenticationError, RejectedError
+from dnsbatch.cloudflare.types import Record
 from dnsbatch.coalesce import coalesce
 from dnsbatch.config import Settings
+from dnsbatch.guard import GuardPolicy
 from dnsbatch.ledger import Entry, Ledger, Status
 from dnsbatch.model import Change, Chunk, Outcome, RecordSetKey
+from dnsbatch.outcomes import finish, reject
 from dnsbatch.plan import PlanPolicy, ZonePlan, plan_zone
 from dnsbatch.telemetry import Telemetry, change_fields
+from dnsbatch.zones import resolve_zone
+
+# How often one zone's run may re-read the zone after a batch whose answer was lost was then refused on
+# its retry (the refusal may be about our own committed first attempt). Each re-read costs one paged list.
+MAX_REREADS = 2
 
 
 class TimeBudgetExceeded(Exception):
@@ -49,12 +59,270 @@ class ZoneSummary:
     skipped: int = 0
     operations: int = 0
     chunks: int = 0
+    batch_calls: int = 0
     chunks_rejected: int = 0
+    bisections: int = 0
+    rereads: int = 0
     applied: int = 0
     unchanged: int = 0
     rejected: int = 0
     superseded: int = 0
+    held: int = 0
     fallbacks: int = 0
+    fallback_names: int = 0
+    requeued: int = 0
+
+
+@dataclass
+class _Part:
+    """A chunk, or a piece of one being bisected. ``known_to_fail``: its own batch call can be skipped,
+    because its sibling half was applied alone and their parent was refused (see ``_ZoneRun.run``)."""
+
+    chunk: Chunk
+    depth: int = 0
+    known_to_fail: bool = False
+    sibling: _Part | None = None
+    error: str = ""
+
+
+@dataclass
+class _ZoneRun:
+    """Applying one zone's plan in one invocation: the work queue of parts and what is done."""
+
+    deps: BatcherDeps
+    zone: str
+    zone_id: str
+    changeset_id: str
+    deadline: float
+    summary: ZoneSummary
+    policy: PlanPolicy
+    size: int
+    by_key: dict[RecordSetKey, Change]
+    # Operations not yet applied per record set: a set is applied when its count reaches 0 (a name with
+    # more operations than a chunk holds spans several chunks, docs/chunking.md).
+    pending: Counter[RecordSetKey] = field(default_factory=Counter)
+    diverted: set[str] = field(default_factory=set)  # names handed to the fallback
+    work: deque[_Part] = field(default_factory=deque)
+    progressed: bool = False
+
+    def run(self, chunks: Sequence[Chunk]) -> None:
+        self.work.extend(_Part(c) for c in chunks)
+        while self.work:
+            part = self.work.popleft()
+            chunk = self._without_diverted(part.chunk)
+            if not chunk.operations:
+                continue
+            part.chunk = chunk
+            if not part.known_to_fail:
+                if not self._time_for_a_call():
+                    self.work.appendleft(part)
+                    self._requeue_untried()
+                    return
+                try:
+                    self._send(part)
+                except RejectedError as exc:
+                    if exc.after_ambiguous and self.summary.rereads < MAX_REREADS:
+                        self._reread(part, exc)
+                        continue
+                    part.error = str(exc)
+                    self._refused(part, exc)
+                else:
+                    if part.sibling is not None and part.sibling.known_to_fail is False:
+                        # Cloudflare refused the parent, and this half alone applied: the names of the two
+                        # halves are disjoint and a batch is one transaction, so the other half is the
+                        # refused one (barring a change made between the calls). Its own call would only
+                        # confirm that; bisect it straight away.
+                        part.sibling.known_to_fail = True
+                        part.sibling.error = part.error
+                    continue
+            self._bisect(part)
+
+    # -- one batch call ----------------------------------------------------------------------------------
+
+    def _time_for_a_call(self) -> bool:
+        # The deadline is when no new call may start (runtime.deadline keeps a margin of at least one
+        # request's timeout before Lambda's own): the pause before the call must end before it.
+        wait = self.deps.settings.batch_change_interval if self.summary.batch_calls else 0.0
+        return self.deps.clock() + wait <= self.deadline
+
+    def _send(self, part: _Part) -> None:
+        deps, tel = self.deps, self.deps.telemetry
+        chunk = part.chunk
+        body = chunk.batch_body()
+        counts = {k: len(v) for k, v in body.items()}
+        if deps.settings.dry_run:
+            for op in chunk.operations:
+                tel.logger.info(
+                    "dry run: would send",
+                    extra={
+                        "chunk": chunk.index,
+                        "op": op.kind.value,
+                        "record_set": f"{op.key.name} {op.key.type}",
+                        "body": json.dumps(dict(op.body), sort_keys=True),
+                    },
+                )
+            self._applied(chunk, reason="dry run: not sent")
+            return
+        if self.summary.batch_calls:
+            deps.sleep(deps.settings.batch_change_interval)
+        self.summary.batch_calls += 1
+        deps.client.batch(self.zone_id, body, deadline=self.deadline)
+        self.progressed = True
+        tel.count("ChunksApplied")
+        tel.logger.info(
+            "chunk applied",
+            extra={
+                "chunk": chunk.index,
+                "depth": part.depth,
+                **counts,
+                "record_sets": len(chunk.record_sets),
+            },
+        )
+        self._applied(chunk)
+
+    def _applied(self, chunk: Chunk, reason: str | None = None) -> None:
+        self.pending.subtract(op.key for op in chunk.operations)
+        done = [self.by_key[k] for k in chunk.record_sets if self.pending[k] <= 0]
+        self.summary.applied += finish(self.deps, done, Outcome.APPLIED, reason=reason, chunk=chunk.index)
+
+    # -- refusals ----------------------------------------------------------------------------------------
+
+    def _refused(self, part: _Part, exc: RejectedError) -> None:
+        tel = self.deps.telemetry
+        chunk = part.chunk
+        if part.depth == 0:
+            self.summary.chunks_rejected += 1
+            tel.count("ChunksRejected")
+        tel.logger.warning(
+            "chunk rejected by Cloudflare; bisecting it"
+            if len(names_of(chunk)) > 1
+            else "chunk rejected by Cloudflare; its one name goes to the fallback",
+            extra={
+                "chunk": chunk.index,
+                "depth": part.depth,
+                "operations": len(chunk.operations),
+                "names": len(names_of(chunk)),
+                "record_sets": len(chunk.record_sets),
+                "cf_code": exc.errors[0].code if exc.errors else None,
+                "error": str(exc),
+            },
+        )
+
+    def _bisect(self, part: _Part) -> None:
+        if len(names_of(part.chunk)) == 1:
+            self._divert(part)
+            return
+        self.summary.bisections += 1
+        self.deps.telemetry.count("Bisections")
+        left, right = split_by_names(part.chunk)
+        left_part = _Part(left, depth=part.depth + 1, error=part.error)
+        right_part = _Part(right, depth=part.depth + 1, error=part.error)
+        left_part.sibling = right_part
+        self.work.appendleft(right_part)
+        self.work.appendleft(left_part)
+
+    def _divert(self, part: _Part) -> None:
+        """Hand a refused name to the fallback: every record set of it this run has not finished."""
+        deps = self.deps
+        name = names_of(part.chunk)[0]
+        changes = tuple(c for k, c in sorted(self.by_key.items()) if k.name == name and self.pending[k] > 0)
+        self.diverted.add(name)
+        if not changes:
+            return
+        request = queues.FallbackRequest(changes, self.changeset_id, part.chunk.index, part.error)
+        if not deps.settings.dry_run:
+            # Sent before the Ledger moves to FALLBACK: a crash in between leaves the changes CLAIMED and the
+            # redelivery does them again, whereas the other order could strand them as FALLBACK with no
+            # message to carry them.
+            queues.send(deps.sqs, deps.settings.fallback_queue_url or "", queues.fallback_message(request))
+            deps.ledger.mark_many(list(changes), Status.FALLBACK)
+        self.progressed = True
+        self.summary.fallbacks += len(changes)
+        self.summary.fallback_names += 1
+        deps.telemetry.count("Fallbacks", len(changes))
+        deps.telemetry.count("FallbackNames")
+        deps.telemetry.logger.info(
+            "name handed to the fallback",
+            extra={
+                "chunk": part.chunk.index,
+                "record_name": name,
+                "record_sets": [f"{c.key.name} {c.key.type}" for c in changes],
+                "dry_run": deps.settings.dry_run,
+            },
+        )
+
+    def _reread(self, part: _Part, exc: RejectedError) -> None:
+        """A retried batch was refused after an attempt whose answer was lost: re-read the zone and plan the
+        part's record sets again instead of bisecting a refusal that may be about our own committed write."""
+        deps = self.deps
+        self.summary.rereads += 1
+        changes = [self.by_key[k] for k in part.chunk.record_sets if self.pending[k] > 0]
+        deps.telemetry.logger.warning(
+            "batch refused on a retry after a lost answer; re-reading the zone",
+            extra={"chunk": part.chunk.index, "record_sets": len(changes), "error": str(exc)},
+        )
+        current = deps.client.list_records(self.zone_id, deadline=self.deadline)
+        plan = plan_zone(changes, current, self.policy)
+        # Already in place: our lost attempt applied them.
+        self.summary.applied += finish(
+            deps, plan.unchanged, Outcome.APPLIED, reason="applied by an attempt whose answer was lost"
+        )
+        for change, reason in plan.rejected:
+            if reject(deps, change, reason, stage="batcher"):
+                self.summary.rejected += 1
+        # The new plan covers everything left of these record sets, including operations of an oversized
+        # name still waiting in later parts: take those out so nothing is sent twice.
+        keys = {c.key for c in changes}
+        for waiting in self.work:
+            if keys.intersection(waiting.chunk.record_sets):
+                waiting.chunk = _without_keys(waiting.chunk, keys)
+        for key in keys:
+            self.pending[key] = 0
+        self.pending.update(op.key for op in plan.operations)
+        fresh = [
+            _Part(Chunk(part.chunk.index, c.operations, c.record_sets), depth=part.depth)
+            for c in chunk_operations(plan.operations, self.size)
+        ]
+        self.work.extendleft(reversed(fresh))
+
+    def _without_diverted(self, chunk: Chunk) -> Chunk:
+        if not self.diverted.intersection(k.name for k in chunk.record_sets):
+            return chunk
+        return _without_keys(chunk, {k for k in chunk.record_sets if k.name in self.diverted})
+
+    # -- out of time ------------------------------------------------------------------------------------
+
+    def _requeue_untried(self) -> None:
+        """Return the parts not yet tried to ChangeSetQueue as a new change set of this zone, so the next
+        invocation carries on where this one stopped (their claims stay CLAIMED). Only after progress: a run
+        that could not start anything fails instead, so SQS's receive count still bounds a zone that never
+        gets anywhere."""
+        deps = self.deps
+        keys = sorted(
+            {
+                k
+                for part in self.work
+                for k in part.chunk.record_sets
+                if k.name not in self.diverted and self.pending[k] > 0
+            }
+        )
+        if not self.progressed:
+            raise TimeBudgetExceeded(f"no time left for the zone's first batch ({len(keys)} record sets)")
+        changes = [self.by_key[k] for k in keys]
+        changeset_id = f"{self.changeset_id.split('+')[0]}+requeued-{uuid.uuid4().hex[:8]}"
+        for message in queues.changeset_messages(self.zone, changes, changeset_id):
+            queues.send(deps.sqs, deps.settings.changeset_queue_url or "", message)
+        self.summary.requeued += len(changes)
+        deps.telemetry.logger.warning(
+            "time budget used; re-queued the record sets not yet tried as a new change set",
+            extra={"requeued": len(changes), "parts": len(self.work), "new_changeset_id": changeset_id},
+        )
+        self.work.clear()
+
+
+def _without_keys(chunk: Chunk, keys: set[RecordSetKey]) -> Chunk:
+    ops = tuple(op for op in chunk.operations if op.key not in keys)
+    return Chunk(chunk.index, ops, tuple(k for k in chunk.record_sets if k not in keys))
 
 
 def process_zone(
@@ -86,8 +354,12 @@ def process_zone(
         current = deps.client.list_records(zone_obj.id, deadline=deadline)
         policy = PlanPolicy(owner_id=settings.owner_id, adopt=settings.adopt_unowned, paid=zone_obj.paid)
         plan = plan_zone(changes, current, policy)
-        _record_plan_outcomes(plan, deps, summary)
-        size = min(settings.batch_change_size, 3500 if zone_obj.paid else 200)
+        summary.unchanged += finish(deps, plan.unchanged, Outcome.UNCHANGED)
+        for change, reason in plan.rejected:
+            if reject(deps, change, reason, stage="batcher"):
+                summary.rejected += 1
+        plan = _guard(plan, current, deps, summary)
+        size = min(settings.batch_change_size, zone_obj.batch_limit)
         if size < settings.batch_change_size:
             tel.logger.warning(
                 "BATCH_CHANGE_SIZE exceeds the zone plan's batch limit; using the plan's limit",
@@ -108,52 +380,73 @@ def process_zone(
                 "dry_run": settings.dry_run,
             },
         )
-        by_key = {c.key: c for c in plan.planned}
-        # A record set is done when the last chunk holding any of its operations is applied: a name with
-        # more operations than fit in one chunk spans several (docs/chunking.md).
-        last_chunk = {key: chunk.index for chunk in chunks for key in chunk.record_sets}
-        diverted: set[RecordSetKey] = set()
-        sent = 0
-        for chunk in chunks:
-            # A record set whose earlier chunk went to the fallback belongs to the fallback now: the rest
-            # of its operations must not race it.
-            remaining = _without(chunk, diverted)
-            if not remaining.operations:
-                continue
-            if sent:
-                if deps.clock() + settings.batch_change_interval > deadline:
-                    raise TimeBudgetExceeded(
-                        f"{len(chunks) - chunk.index} chunk(s) left for the next delivery"
-                    )
-                deps.sleep(settings.batch_change_interval)
-            sent += 1
-            diverted |= _send_chunk(
-                zone_obj.id,
-                remaining,
-                {k: by_key[k] for k in remaining.record_sets},
-                done=[by_key[k] for k in remaining.record_sets if last_chunk[k] == chunk.index],
-                changeset_id=changeset_id,
-                deps=deps,
-                deadline=deadline,
-                summary=summary,
-            )
+        run = _ZoneRun(
+            deps=deps,
+            zone=zone,
+            zone_id=zone_obj.id,
+            changeset_id=changeset_id,
+            deadline=deadline,
+            summary=summary,
+            policy=policy,
+            size=size,
+            by_key={c.key: c for c in plan.planned},
+            pending=Counter(op.key for op in plan.operations),
+        )
+        run.run(chunks)
         tel.logger.info("zone finished", extra=asdict(summary))
         return summary
     finally:
         tel.logger.remove_keys(["zone", "changeset_id"])
 
 
+def _guard(plan: ZonePlan, current: Sequence[Record], deps: BatcherDeps, summary: ZoneSummary) -> ZonePlan:
+    """Hold the plan's changes if it would delete or replace too much of what dnsbatch owns (guard.py);
+    the changes flagged allow_mass_change are neither counted nor held."""
+    settings = deps.settings
+    exempt = {c.key for c in plan.planned if c.allow_mass_change}
+    policy = GuardPolicy(settings.mass_change_threshold, settings.mass_change_min_records)
+    found = guard.check(plan.operations, current, settings.owner_id, policy, exempt)
+    if found is None:
+        return plan
+    held = [c for c in plan.planned if c.key not in exempt]
+    deps.telemetry.count("ChangeSetsHeld")
+    deps.telemetry.logger.warning(
+        "mass-change guard: change set held",
+        extra={
+            "owned": found.owned,
+            "deleted": found.deleted,
+            "replaced": found.replaced,
+            "share": round(found.share, 3),
+            "threshold": found.threshold,
+            "held": len(held),
+        },
+    )
+    for change in held:
+        if reject(deps, change, str(found), stage="batcher", outcome=Outcome.HELD):
+            summary.held += 1
+    return replace(
+        plan,
+        operations=tuple(op for op in plan.operations if op.key in exempt),
+        planned=tuple(c for c in plan.planned if c.key in exempt),
+    )
+
+
 def _still_held(changes: Sequence[Change], deps: BatcherDeps, summary: ZoneSummary) -> list[Change]:
-    """Drop changes a newer version overtook, and those this same event already finished (a duplicate
-    delivery)."""
+    """Drop changes a newer version overtook, those this same event already finished (a duplicate
+    delivery) and those already handed to the fallback (it owns them now)."""
+    if deps.settings.dry_run:
+        return list(changes)
     entries = deps.ledger.get_many(c.key for c in changes)
     keep = []
     for change in changes:
         entry: Entry | None = entries.get(change.key)
-        if entry is None or (entry.holds(change) and not entry.status.final):
+        if entry is None or (entry.holds(change) and entry.status is Status.CLAIMED):
             keep.append(change)
         elif entry.holds(change):
-            deps.telemetry.logger.info("already finished (duplicate delivery)", extra=change_fields(change))
+            deps.telemetry.logger.info(
+                "already finished or handed to the fallback (redelivery)",
+                extra={**change_fields(change), "status": entry.status.value},
+            )
             summary.skipped += 1
         else:
             reason = f"version {entry.version} of the record set was accepted after this change"
@@ -162,156 +455,58 @@ def _still_held(changes: Sequence[Change], deps: BatcherDeps, summary: ZoneSumma
     return keep
 
 
-def resolve_zone(
-    deps: ZoneDeps, zone: str, changes: Sequence[Change], deadline: float, *, stage: str
-) -> Zone | None:
-    """The zone's Cloudflare object, or None after rejecting every change when the zone cannot be used:
-    it is not visible to the token, or ZONES pins another id. Retrying would not help either, and a
-    redelivery loop would only end in the DLQ without a reason per change."""
-    try:
-        found = deps.client.zone_by_name(zone, deadline=deadline)
-    except ZoneNotFoundError as exc:
-        problem = str(exc)
-    else:
-        configured = deps.settings.zones.get(zone)
-        if not configured or configured == found.id:
-            return found
-        problem = (
-            f"ZONES pins {zone} to zone id {configured}, but Cloudflare's zone of that name is {found.id}"
-        )
-    deps.telemetry.logger.error(
-        "zone cannot be used; rejecting its changes", extra={"zone": zone, "error": problem}
-    )
-    for change in changes:
-        reject(deps, change, problem, stage=stage)
-    return None
+class ZoneBatches:
+    """One BatcherFunction invocation: all change sets of a zone found in its FIFO batch are merged and
+    applied on the zone's first message; the zone's other messages share that result. Zones are taken in
+    the order they come, none started once the deadline has passed (they go back to SQS untried)."""
 
+    def __init__(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        deps: BatcherDeps,
+        deadline: float,
+        *,
+        on_auth_error: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.deps = deps
+        self.deadline = deadline
+        self.on_auth_error = on_auth_error
+        self.bodies: dict[str, list[str]] = defaultdict(list)
+        for record in records:
+            self.bodies[zone_of(record)].append(str(record["body"]))
+        self.results: dict[str, BaseException | None] = {}
 
-def _record_plan_outcomes(plan: ZonePlan, deps: BatcherDeps, summary: ZoneSummary) -> None:
-    if deps.settings.dry_run:
-        # Dry run: outcomes are logged (marked dry_run) so the report still adds up; nothing is written.
-        for change in plan.unchanged:
-            deps.telemetry.outcome(Outcome.UNCHANGED, change, dry_run=True)
-        for change, reason in plan.rejected:
-            deps.telemetry.outcome(Outcome.REJECTED, change, reason=reason, dry_run=True)
-        return
-    deps.ledger.mark_many(plan.unchanged, Status.UNCHANGED)
-    for change in plan.unchanged:
-        deps.telemetry.outcome(Outcome.UNCHANGED, change)
-        summary.unchanged += 1
-    for change, reason in plan.rejected:
-        reject(deps, change, reason, stage="batcher")
-        summary.rejected += 1
+    def handle(self, record: Mapping[str, Any]) -> None:
+        """Process the zone of ``record`` (once per zone); raise if the zone did not finish, so the
+        partial batch response reports the message failed."""
+        zone = zone_of(record)
+        if zone not in self.results:
+            self.results[zone] = self._zone(zone)
+        failure = self.results[zone]
+        if failure is not None:
+            raise failure
 
-
-def _without(chunk: Chunk, keys: set[RecordSetKey]) -> Chunk:
-    if not keys.intersection(chunk.record_sets):
-        return chunk
-    return Chunk(
-        index=chunk.index,
-        operations=tuple(op for op in chunk.operations if op.key not in keys),
-        record_sets=tuple(k for k in chunk.record_sets if k not in keys),
-    )
-
-
-def _send_chunk(
-    zone_id: str,
-    chunk: Chunk,
-    carried: dict[RecordSetKey, Change],
-    *,
-    done: list[Change],
-    changeset_id: str,
-    deps: BatcherDeps,
-    deadline: float,
-    summary: ZoneSummary,
-) -> set[RecordSetKey]:
-    """Send one chunk. ``done`` are the changes this chunk completes. Returns the record sets handed to the
-    fallback (all the chunk carries when Cloudflare rejected it)."""
-    tel = deps.telemetry
-    body = chunk.batch_body()
-    counts = {k: len(v) for k, v in body.items()}
-    if deps.settings.dry_run:
-        for op in chunk.operations:
-            tel.logger.info(
-                "dry run: would send",
-                extra={
-                    "chunk": chunk.index,
-                    "op": op.kind.value,
-                    "record_set": f"{op.key.name} {op.key.type}",
-                    "body": json.dumps(dict(op.body), sort_keys=True),
-                },
-            )
-        for change in done:
-            tel.outcome(Outcome.APPLIED, change, reason="dry run: not sent", dry_run=True, chunk=chunk.index)
-        return set()
-    try:
-        deps.client.batch(zone_id, body, deadline=deadline)
-    except RejectedError as exc:
-        summary.chunks_rejected += 1
-        tel.count("ChunksRejected")
+    def _zone(self, zone: str) -> BaseException | None:
+        tel = self.deps.telemetry
+        try:
+            if self.deps.clock() > self.deadline:
+                raise TimeBudgetExceeded("the invocation's time budget ran out before this zone started")
+            changesets = [queues.parse_changeset(body) for body in self.bodies[zone]]
+            tel.logger.set_correlation_id(changesets[0].changeset_id)
+            process_zone(zone, changesets, self.deps, self.deadline)
+            return None
+        except AuthenticationError as exc:
+            self.on_auth_error()  # a rotated token is re-read on the next delivery
+            failure: BaseException = exc
+        except Exception as exc:
+            failure = exc
         tel.logger.warning(
-            "chunk rejected by Cloudflare; replaying its record sets one by one in the fallback",
-            extra={
-                "chunk": chunk.index,
-                **counts,
-                "record_sets": len(carried),
-                "cf_code": _first_code(exc),
-                "error": str(exc),
-            },
+            "zone not finished; its messages will be redelivered",
+            extra={"zone": zone, "error": f"{type(failure).__name__}: {failure}"},
         )
-        for change in carried.values():
-            request = queues.FallbackRequest(change, changeset_id, chunk.index, str(exc))
-            queues.send(deps.sqs, deps.settings.fallback_queue_url or "", queues.fallback_message(request))
-            deps.ledger.mark(change, Status.FALLBACK, str(exc))
-            summary.fallbacks += 1
-        tel.count("Fallbacks", len(carried))
-        return set(carried)
-    tel.count("ChunksApplied")
-    tel.logger.info("chunk applied", extra={"chunk": chunk.index, **counts, "record_sets": len(carried)})
-    deps.ledger.mark_many(done, Status.APPLIED)
-    for change in done:
-        tel.outcome(Outcome.APPLIED, change, chunk=chunk.index)
-        summary.applied += 1
-    return set()
+        return failure
 
 
-def _first_code(exc: RejectedError) -> int | None:
-    return exc.errors[0].code if exc.errors else None
-
-
-class Sinks(Protocol):
-    """Where a function parks what cannot succeed: the parts of BatcherDeps and FallbackDeps it needs."""
-
-    settings: Settings
-    sqs: Any
-    ledger: Ledger
-    telemetry: Telemetry
-
-
-class ZoneDeps(Sinks, Protocol):
-    client: CloudflareClient
-
-
-def reject(
-    deps: Sinks,
-    change: Change,
-    reason: str,
-    *,
-    stage: str,
-    outcome: Outcome = Outcome.REJECTED,
-    cf_code: int | None = None,
-) -> None:
-    """Park a change that can never succeed as sent on RejectedQueue, then record its outcome."""
-    message = queues.rejection_message(
-        json.dumps(change.to_dict(), sort_keys=True),
-        reason=reason,
-        stage=stage,
-        source_message_id=change.ref.message_id,
-        event_index=change.ref.index,
-        zone=change.key.zone,
-        record_set=f"{change.key.name} {change.key.type}",
-        cf_code=cf_code,
-    )
-    queues.send(deps.sqs, deps.settings.rejected_queue_url or "", message)
-    deps.ledger.mark(change, Status.FAILED if outcome is Outcome.FAILED else Status.REJECTED, reason)
-    deps.telemetry.outcome(outcome, change, reason=reason, cf_code=cf_code)
+def zone_of(record: Mapping[str, Any]) -> str:
+    group = (record.get("attributes") or {}).get("MessageGroupId")
+    return str(group) if group else queues.parse_changeset(str(record["body"])).zone

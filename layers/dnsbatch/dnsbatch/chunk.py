@@ -66,3 +66,34 @@ def _append_chunk(
     room.append(size - len(ops))
     if room[-1] > 0:
         open_chunks.append(len(chunks) - 1)
+
+
+def names_of(chunk: Chunk) -> tuple[str, ...]:
+    """The names a chunk's operations touch, in first-seen order."""
+    return tuple(dict.fromkeys(op.key.name for op in chunk.operations))
+
+
+def split_by_names(chunk: Chunk) -> tuple[Chunk, Chunk]:
+    """Halve a chunk of two or more names for bisection: whole names on each side, the operation counts as
+    even as the names allow (the left half is the shortest prefix of names holding at least half of the
+    operations, minus its last name when that is closer). Both halves keep the chunk's index."""
+    names = names_of(chunk)
+    if len(names) < 2:
+        raise ValueError("a chunk of one name cannot be split by names")
+    counts: dict[str, int] = defaultdict(int)
+    for op in chunk.operations:
+        counts[op.key.name] += 1
+    half = len(chunk.operations) / 2
+    prefix, best, cut = 0, float("inf"), 1
+    for i, name in enumerate(names[:-1], start=1):
+        prefix += counts[name]
+        if abs(prefix - half) < best:
+            best, cut = abs(prefix - half), i
+    left_names = set(names[:cut])
+    left = tuple(op for op in chunk.operations if op.key.name in left_names)
+    right = tuple(op for op in chunk.operations if op.key.name not in left_names)
+    return _part(chunk.index, left), _part(chunk.index, right)
+
+
+def _part(index: int, ops: tuple[Operation, ...]) -> Chunk:
+    return Chunk(index=index, operations=ops, record_sets=tuple(sorted({op.key for op in ops})))

@@ -8,11 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from dnsbatch.limits import PAID_BATCH_LIMIT
 from dnsbatch.ownership import check_owner_id
 
 DEFAULT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
-# Cloudflare's documented per-request batch limits: Free 200, Pro/Business/Enterprise 3,500.
-MAX_BATCH_SIZE = 3500
+# The largest batch any plan takes; the batcher caps it further at the zone's own plan limit.
+MAX_BATCH_SIZE = PAID_BATCH_LIMIT
 
 
 class ConfigError(ValueError):
@@ -38,6 +39,10 @@ class Settings:
     dry_run: bool = False
     ledger_ttl_days: int = 30
     request_timeout: float = 10.0
+    retry_backoff_base: float = 15.0
+    retry_backoff_cap: float = 300.0
+    mass_change_threshold: float = 0.3
+    mass_change_min_records: int = 50
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -59,6 +64,10 @@ class Settings:
             dry_run=_bool(env, "DRY_RUN", False),
             ledger_ttl_days=_number(env, "LEDGER_TTL_DAYS", 30, 1, 3650),
             request_timeout=_number(env, "CLOUDFLARE_REQUEST_TIMEOUT", 10.0, 0.5, 120.0),
+            retry_backoff_base=_number(env, "RETRY_BACKOFF_BASE", 15.0, 0.0, 900.0),
+            retry_backoff_cap=_number(env, "RETRY_BACKOFF_CAP", 300.0, 0.0, 43_200.0),
+            mass_change_threshold=_number(env, "MASS_CHANGE_THRESHOLD", 0.3, 0.0, 1.0),
+            mass_change_min_records=_number(env, "MASS_CHANGE_MIN_RECORDS", 50, 1, 1_000_000),
         )
 
     def require(self, *names: str) -> None:

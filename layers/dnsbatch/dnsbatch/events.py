@@ -6,12 +6,20 @@ dependency; the tests prove the two agree. Then each structurally valid change i
 the zone allowlist, the name, the values of its type and the per-set rules Cloudflare would enforce.
 
 Every rejection names the field (``changes[3].values[1]``), what was wrong and what is allowed.
+
+Any body ``json.loads`` accepts yields, per change, a :class:`Change` that every later stage can encode
+(UTF-8 for logs and SQS, Cloudflare's JSON as httpx sends it) or a :class:`Rejection`; never an exception.
+Two checks the schema cannot express run before it: no lone UTF-16 surrogate anywhere in a change (keys
+included: ``json.loads`` accepts ``"\\ud800"``, no UTF-8 encoder does) and no key twice in one object.
+The text of a rejection is itself safe to log and to send (:mod:`dnsbatch.safe_text`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import re
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +27,7 @@ from typing import Any
 from dnsbatch.model import Action, Change, EventRef, RecordSetKey, RecordValue, Rejection
 from dnsbatch.names import NameError_, normalize_name, normalize_zone
 from dnsbatch.rdata import PROXIABLE_TYPES, SUPPORTED_TYPES, RdataError, parse_values
+from dnsbatch.safe_text import escape, first_surrogate, show
 
 __all__ = [
     "MAX_CHANGES_PER_MESSAGE",
@@ -40,6 +49,10 @@ MAX_REF_TEXT = 256
 MAX_VERSION = 2**63 - 1
 MAX_NAME_TEXT = 254
 MAX_VALUE_TEXT = 16_384
+# A rejection lists every problem of a change, but a change with 10,000 unknown keys must not make a
+# megabyte-long log line: past this many, the rest are counted.
+MAX_PROBLEMS_SHOWN = 10
+MAX_FIELD_TEXT = 64
 
 Problem = tuple[str, str]  # (field, what is wrong and what is allowed)
 
@@ -52,14 +65,63 @@ class ParseResult:
     rejections: tuple[Rejection, ...]
 
 
+class _HugeInt:
+    """An integer literal too long for ``int()`` (Python refuses more than 4,300 digits by default): kept
+    as its length so the field that holds it is rejected as out of range, not the whole message. Not an
+    ``int`` nor a ``str``, so no check can take it for either."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, literal: str) -> None:
+        self.digits = len(literal.lstrip("-"))
+
+    def __str__(self) -> str:
+        return f"an integer of {self.digits} digits"
+
+
+def _parse_int(digits: str) -> int | _HugeInt:
+    try:
+        return int(digits)
+    except ValueError:
+        return _HugeInt(digits)
+
+
+class _Object(dict[str, Any]):
+    """A decoded JSON object that remembers which keys it held more than once."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+def _object(pairs: list[tuple[str, Any]]) -> _Object:
+    obj = _Object(pairs)
+    if len(obj) != len(pairs):
+        counts = Counter(k for k, _ in pairs)
+        obj.duplicates = tuple(k for k, n in counts.items() if n > 1)
+    return obj
+
+
 def _show(value: object) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
+    if isinstance(value, _HugeInt):
+        return str(value)
+    return show(value)
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _field(prefix: str, key: str) -> str:
+    """A field path for a message: ``changes[0].ttl``. A key that is not a plain word (an unknown key can
+    hold anything, the empty string included) is shown quoted, escaped and cut: ``changes[0]["a b"]``."""
+    if _PLAIN_KEY.fullmatch(key):
+        return prefix + key
+    return f"{prefix.rstrip('.')}[{show(key, MAX_FIELD_TEXT)}]"
 
 
 def _is_int(value: object) -> bool:
     # JSON Schema's "integer" is any number with a zero fractional part (so 5.0 counts); booleans
-    # are not numbers at all, although Python's bool subclasses int.
+    # are not numbers at all, although Python's bool subclasses int. 1e400 decodes to infinity: not one.
+    if isinstance(value, _HugeInt):
+        return True
     if isinstance(value, bool):
         return False
     return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
@@ -75,10 +137,34 @@ def _string(field: str, value: object, *, min_len: int = 0, max_len: int) -> lis
     return []
 
 
+# C0, DEL, C1 and the Unicode line and paragraph separators. Cloudflare refuses \n and \r in comments
+# and tags; what it does with the others is undocumented. House rule: where Cloudflare's behaviour is
+# unknown, assume the strictest plausible one, so they are refused at ingest in every text that reaches
+# Cloudflare outside a value (zone, name, comment, tags); values have rules of their own (dnsbatch.rdata).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _no_newline(field: str, value: str) -> list[Problem]:
     if "\r" in value or "\n" in value:
         return [(field, "must not contain line breaks (Cloudflare refuses \\n and \\r)")]
+    return _no_control(field, value)
+
+
+def _no_control(field: str, value: str) -> list[Problem]:
+    match = _CONTROL.search(value)
+    if match is not None:
+        return [
+            (
+                field,
+                f"holds the control character \\u{ord(match.group()):04x} (control characters, U+0000-U+001F "
+                "and U+007F-U+009F, and the separators U+2028/U+2029 are not accepted)",
+            )
+        ]
     return []
+
+
+def _name_string(field: str, value: object) -> list[Problem]:
+    return _string(field, value, min_len=1, max_len=MAX_NAME_TEXT) or _no_control(field, str(value))
 
 
 def _tag_ok(tag: str) -> bool:
@@ -111,8 +197,7 @@ def _check_values(field: str, value: object, action: object) -> list[Problem]:
 def _check_ttl(field: str, value: object) -> list[Problem]:
     if not _is_int(value):
         return [(field, f"must be an integer, got {_show(value)}")]
-    assert isinstance(value, int | float)
-    if value != 1 and not MIN_TTL <= value <= MAX_TTL:
+    if isinstance(value, _HugeInt) or (value != 1 and not MIN_TTL <= value <= MAX_TTL):  # type: ignore[operator]
         return [
             (
                 field,
@@ -132,12 +217,12 @@ def _check_tags(field: str, value: object) -> list[Problem]:
     for i, tag in enumerate(value):
         if not isinstance(tag, str):
             problems.append((f"{field}[{i}]", f"must be a string, got {_show(tag)}"))
-        elif "\r" in tag or "\n" in tag or not _tag_ok(tag):
+        elif _CONTROL.search(tag) or not _tag_ok(tag):
             problems.append(
                 (
                     f"{field}[{i}]",
                     f"{_show(tag)} is not a tag (name:value; name 1-32 of A-Z a-z 0-9 _ -, "
-                    "value at most 100 characters, no line breaks)",
+                    "value at most 100 characters, no line breaks or other control characters)",
                 )
             )
     return problems
@@ -146,8 +231,7 @@ def _check_tags(field: str, value: object) -> list[Problem]:
 def _check_version(field: str, value: object) -> list[Problem]:
     if not _is_int(value):
         return [(field, f"must be an integer, got {_show(value)}")]
-    assert isinstance(value, int | float)
-    if not 0 <= value <= MAX_VERSION:
+    if isinstance(value, _HugeInt) or not 0 <= value <= MAX_VERSION:  # type: ignore[operator]
         return [(field, f"{_show(value)} is out of range (0 to 2^63-1)")]
     return []
 
@@ -160,8 +244,8 @@ def _check_comment(field: str, value: object) -> list[Problem]:
 _TYPES_TEXT = ", ".join(sorted(SUPPORTED_TYPES))
 
 _FIELD_CHECKS: dict[str, Callable[[str, object, object], list[Problem]]] = {
-    "zone": lambda f, v, a: _string(f, v, min_len=1, max_len=MAX_NAME_TEXT),
-    "name": lambda f, v, a: _string(f, v, min_len=1, max_len=MAX_NAME_TEXT),
+    "zone": lambda f, v, a: _name_string(f, v),
+    "name": lambda f, v, a: _name_string(f, v),
     "type": lambda f, v, a: (
         []
         if isinstance(v, str) and v in SUPPORTED_TYPES
@@ -188,7 +272,7 @@ def _change_errors(obj: object, prefix: str) -> list[Problem]:
     if not isinstance(obj, dict):
         return [(where, f"must be a change object, got {_show(obj)}")]
     problems: list[Problem] = [
-        (f"{prefix}{key}", f"is not a known field (allowed: {_FIELDS_TEXT})")
+        (_field(prefix, key), f"is not a known field (allowed: {_FIELDS_TEXT})")
         for key in obj
         if key not in _FIELD_CHECKS
     ]
@@ -209,7 +293,7 @@ def structural_errors(obj: object) -> list[Problem]:
     """
     if isinstance(obj, dict) and "changes" in obj:
         problems: list[Problem] = [
-            (key, "is not allowed beside changes (an envelope holds only changes)")
+            (_field("", key), "is not allowed beside changes (an envelope holds only changes)")
             for key in obj
             if key != "changes"
         ]
@@ -231,7 +315,61 @@ def _reject_constant(name: str) -> Any:
 
 
 def _reason(problems: list[Problem]) -> str:
-    return "; ".join(f"{field}: {what}" for field, what in problems)
+    shown = "; ".join(f"{field}: {what}" for field, what in problems[:MAX_PROBLEMS_SHOWN])
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        shown += f"; and {len(problems) - MAX_PROBLEMS_SHOWN} more problems"
+    # Belt and braces: whatever a parser put in its message, the reason must encode (it goes into a log
+    # line, an SQS message attribute and the outcome).
+    return escape(shown)
+
+
+# A surrogate can only reach a decoded string as an escape (\udXXX) or raw in the body: a body with neither
+# needs no walk (a false alarm, such as an escaped backslash before "ud800", only costs the walk).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _may_hold_surrogates(body: str) -> bool:
+    return _SURROGATE_ESCAPE.search(body) is not None or first_surrogate(body) is not None
+
+
+def _text_problems(obj: object, prefix: str, *, surrogates: bool = True) -> list[Problem]:
+    """What the schema cannot say: a lone surrogate in any key or string of a change, at any depth (the
+    first one is enough; looked for only when ``surrogates``), and a key given twice in the change object."""
+    where = prefix.rstrip(".") or "body"
+    problems: list[Problem] = []
+    duplicates = getattr(obj, "duplicates", ())
+    problems += [
+        (_field(prefix, key), "appears twice in the object (JSON parsers disagree on which one counts)")
+        for key in duplicates
+    ]
+    if not surrogates:
+        return problems
+    # Iterative, not recursive: json.loads accepts nesting close to the interpreter's recursion limit.
+    stack: list[tuple[str, object]] = [(where, obj)]
+    while stack:
+        path, item = stack.pop()
+        texts: list[tuple[str, str]] = []
+        if isinstance(item, str):
+            texts.append((path, item))
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                child_path = _field(f"{path}.", key) if path != "body" else _field("", key)
+                texts.append((child_path, key))
+                stack.append((child_path, child))
+        elif isinstance(item, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in enumerate(item))
+        for text_path, text in texts:
+            at = first_surrogate(text)
+            if at is not None:
+                problems.append(
+                    (
+                        text_path,
+                        f"holds a lone UTF-16 surrogate (\\u{ord(text[at]):04x} at character {at}), which is "
+                        "not text: no UTF-8 encoder (logs, SQS, Cloudflare's JSON) can carry it",
+                    )
+                )
+                return problems
+    return problems
 
 
 class _Rejected(Exception):
@@ -302,8 +440,11 @@ def _build(obj: Mapping[str, Any], ref: EventRef, zones: Collection[str], prefix
 
 
 def _key_of(obj: Mapping[str, Any]) -> RecordSetKey | None:
-    """The record set a rejected change was about, when it can be worked out (for the log line)."""
+    """The record set a rejected change was about, when it can be worked out (for the log line). Only
+    normalised names and a supported type: the key goes into logs and message attributes as it is."""
     try:
+        if obj["type"] not in SUPPORTED_TYPES:
+            return None
         zone = normalize_zone(obj["zone"])
         return RecordSetKey(zone=zone, name=normalize_name(obj["name"], zone), type=str(obj["type"]))
     except (KeyError, TypeError, AttributeError, ValueError):
@@ -314,8 +455,10 @@ def _change_ref(obj: object, ref: EventRef, index: int) -> EventRef:
     source = event_id = None
     if isinstance(obj, dict):
         raw_source, raw_id = obj.get("source"), obj.get("id")
-        source = raw_source[:MAX_REF_TEXT] if isinstance(raw_source, str) else None
-        event_id = raw_id[:MAX_REF_TEXT] if isinstance(raw_id, str) else None
+        # Carried into every log line about the change, rejected or not: escaped, so that a lone
+        # surrogate in them cannot make the rejection's own log line fail to encode.
+        source = escape(raw_source[:MAX_REF_TEXT]) if isinstance(raw_source, str) else None
+        event_id = escape(raw_id[:MAX_REF_TEXT]) if isinstance(raw_id, str) else None
     return EventRef(
         message_id=ref.message_id,
         sent_timestamp=ref.sent_timestamp,
@@ -334,34 +477,79 @@ def parse_message(body: str, ref: EventRef, *, zones: Collection[str]) -> ParseR
     holds the allowlisted zone names, lowercase. Never raises for bad input.
     """
     try:
-        obj = json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        return ParseResult((), (Rejection(ref=ref, reason=f"body: not valid JSON ({exc})", field="body"),))
+        obj = json.loads(
+            body, parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_object
+        )
+    except RecursionError:
+        reason = "body: not valid JSON (nested too deeply to read; a change event is at most 4 levels deep)"
+        return ParseResult((), (Rejection(ref=ref, reason=reason, field="body"),))
+    except ValueError as exc:  # JSONDecodeError, and a BOM or NaN/Infinity
+        reason = escape(f"body: not valid JSON ({exc})")
+        return ParseResult((), (Rejection(ref=ref, reason=reason, field="body"),))
     if isinstance(obj, dict) and "changes" in obj:
         envelope_problems = [p for p in structural_errors(obj) if not p[0].startswith("changes[")]
+        envelope_problems += [
+            (_field("", key), "appears twice in the envelope (JSON parsers disagree on which one counts)")
+            for key in getattr(obj, "duplicates", ())
+        ]
         if envelope_problems:
             reason = _reason(envelope_problems)
-            return ParseResult((), (Rejection(ref=ref, reason=reason, field=envelope_problems[0][0]),))
+            field = escape(envelope_problems[0][0])
+            return ParseResult((), (Rejection(ref=ref, reason=reason, field=field),))
         items: list[tuple[object, str]] = [(c, f"changes[{i}].") for i, c in enumerate(obj["changes"])]
     else:
         items = [(obj, "")]
     allowed = frozenset(z.lower().rstrip(".") for z in zones)
+    surrogates = _may_hold_surrogates(body)
     changes: list[Change] = []
     rejections: list[Rejection] = []
     for index, (item, prefix) in enumerate(items):
         change_ref = _change_ref(item, ref, index)
-        problems = _change_errors(item, prefix)
+        problems = _text_problems(item, prefix, surrogates=surrogates)
+        problems += _change_errors(item, prefix)
         if problems:
             key = _key_of(item) if isinstance(item, dict) else None
             rejections.append(
-                Rejection(ref=change_ref, reason=_reason(problems), field=problems[0][0], key=key)
+                Rejection(ref=change_ref, reason=_reason(problems), field=escape(problems[0][0]), key=key)
             )
             continue
         assert isinstance(item, dict)
         try:
-            changes.append(_build(item, change_ref, allowed, prefix))
+            change = _build(item, change_ref, allowed, prefix)
+            _check_encodes(change, prefix)
+            changes.append(change)
         except _Rejected as exc:
             rejections.append(
-                Rejection(ref=change_ref, reason=exc.reason, field=exc.field, key=_key_of(item))
+                Rejection(
+                    ref=change_ref, reason=escape(exc.reason), field=escape(exc.field), key=_key_of(item)
+                )
             )
     return ParseResult(tuple(changes), tuple(rejections))
+
+
+def _check_encodes(change: Change, prefix: str) -> None:
+    """The defensive property: an accepted change encodes the way every later stage encodes it (httpx sends
+    ``json.dumps(ensure_ascii=False)`` as UTF-8). The checks above make this unreachable; if a parser ever
+    lets something through, the change is rejected here, not in the batcher where it would block its zone."""
+    # Every text of the change at once (json.dumps of the whole change cost an eighth of parse_message):
+    # JSON adds only ASCII around them, so they encode exactly when the request body does.
+    texts = [change.key.zone, change.key.name, change.key.type, change.comment or "", *change.tags]
+    plain = True
+    for value in change.values:
+        texts.append(value.content)
+        for key, item in value.data or ():
+            texts.append(key)
+            if isinstance(item, str):
+                texts.append(item)
+            else:
+                plain = plain and isinstance(item, int) and not isinstance(item, bool)
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        plain = False
+    if not plain:
+        raise _Rejected(
+            f"{prefix}values",
+            f"{prefix}values: the change cannot be encoded as UTF-8 JSON; check every text field for lone "
+            "surrogates",
+        )

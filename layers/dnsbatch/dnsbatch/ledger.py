@@ -29,10 +29,37 @@ class Status(StrEnum):
     UNCHANGED = "unchanged"
     REJECTED = "rejected"
     FAILED = "failed"
+    HELD = "held"
 
     @property
     def final(self) -> bool:
         return self not in (Status.CLAIMED, Status.FALLBACK)
+
+
+# The one state machine of a record set's entry, for the event that holds the claim: which status a
+# ``mark`` may move it to, from which. A claim starts CLAIMED (``claim``); a change handed to the fallback
+# is FALLBACK; every other status is final and never changes again for that event (a newer version starts
+# over with its own claim). DynamoDB enforces it with a condition on the current status, so two writers
+# racing (the batcher marking FALLBACK after the fallback already marked APPLIED) cannot move it backwards.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.FALLBACK: frozenset({Status.CLAIMED}),
+    Status.APPLIED: frozenset({Status.CLAIMED, Status.FALLBACK}),
+    Status.UNCHANGED: frozenset({Status.CLAIMED, Status.FALLBACK}),
+    Status.REJECTED: frozenset({Status.CLAIMED, Status.FALLBACK}),
+    Status.FAILED: frozenset({Status.CLAIMED, Status.FALLBACK}),
+    Status.HELD: frozenset({Status.CLAIMED}),
+}
+
+
+class Mark(StrEnum):
+    """What ``Ledger.mark`` did."""
+
+    MARKED = "marked"  # the entry moved to the new status: the caller records the outcome
+    SUPERSEDED = "superseded"  # a newer version (or another event) holds the record set now
+    ALREADY = "already"  # this event's entry is already past that point (another path recorded it)
+
+    def __bool__(self) -> bool:
+        return self is Mark.MARKED
 
 
 class Claim(StrEnum):
@@ -98,26 +125,25 @@ class Ledger:
             self.client.put_item(
                 TableName=self.table_name,
                 Item=item,
-                ConditionExpression=(
-                    "attribute_not_exists(pk) OR #v < :v"
-                    " OR (#v = :v AND #e = :e AND #s IN (:claimed, :fallback))"
-                ),
-                ExpressionAttributeNames={"#v": "version", "#e": "event", "#s": "status"},
-                ExpressionAttributeValues={
-                    ":v": {"N": str(change.version)},
-                    ":e": {"S": event_id(change)},
-                    ":claimed": {"S": Status.CLAIMED.value},
-                    ":fallback": {"S": Status.FALLBACK.value},
-                },
+                ConditionExpression="attribute_not_exists(pk) OR #v < :v",
+                ExpressionAttributeNames={"#v": "version"},
+                ExpressionAttributeValues={":v": {"N": str(change.version)}},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except self.client.exceptions.ConditionalCheckFailedException as exc:
-            old = exc.response.get("Item")
-            entry = _entry(old) if old else self.get(change.key)
+            entry = self._old_entry(exc, change.key)
             if entry is not None and entry.holds(change):
-                return Claim.DUPLICATE, entry
+                # This very event already holds the claim: a redelivery after a crash between the claim and
+                # the hand-off must go on (nothing else would carry the change), without moving the entry
+                # back to CLAIMED if it is already further on.
+                return (Claim.DUPLICATE if entry.status.final else Claim.CLAIMED), entry
             return Claim.SUPERSEDED, entry
         return Claim.CLAIMED, None
+
+    def _old_entry(self, exc: Any, key: RecordSetKey) -> Entry | None:
+        """The item a failed condition saw (DynamoDB returns it with ALL_OLD; read it if not)."""
+        old = exc.response.get("Item")
+        return _entry(old) if old else self.get(key)
 
     def claim_many(
         self, changes: Sequence[Change]
@@ -132,14 +158,16 @@ class Ledger:
 
         return _concurrently(one, changes)
 
-    def mark_many(self, changes: Sequence[Change], status: Status) -> None:
-        """:meth:`mark` for each change, concurrently; the first error is raised after all were tried."""
+    def mark_many(self, changes: Sequence[Change], status: Status) -> list[Mark]:
+        """:meth:`mark` for each change, concurrently, in order; the first error is raised after all were
+        tried."""
         results = _concurrently(lambda c: self._try_mark(c, status), changes)
         errors = [r for r in results if isinstance(r, Exception)]
         if errors:
             raise errors[0]
+        return [r for r in results if isinstance(r, Mark)]
 
-    def _try_mark(self, change: Change, status: Status) -> bool | Exception:
+    def _try_mark(self, change: Change, status: Status) -> Mark | Exception:
         try:
             return self.mark(change, status)
         except Exception as exc:
@@ -172,10 +200,11 @@ class Ledger:
                 raise RuntimeError("DynamoDB kept returning unprocessed keys for the ledger batch read")
         return out
 
-    def mark(self, change: Change, status: Status, detail: str | None = None) -> bool:
-        """Record where the change is, only while it still holds the claim. False when a newer version
-        took the record set meanwhile (the change's own outcome is still what happened to it)."""
+    def mark(self, change: Change, status: Status, detail: str | None = None) -> Mark:
+        """Move the change's entry to ``status`` if ``TRANSITIONS`` allows it from the current status and the
+        change still holds the claim. Truthy only when the entry moved."""
         now = int(self.clock())
+        allowed = sorted(TRANSITIONS[status])
         names = {"#v": "version", "#e": "event", "#s": "status", "#d": "detail", "#u": "updated_at"}
         values: dict[str, Any] = {
             ":v": {"N": str(change.version)},
@@ -183,24 +212,28 @@ class Ledger:
             ":s": {"S": status.value},
             ":u": {"N": str(now)},
         }
+        values.update({f":from{i}": {"S": s.value} for i, s in enumerate(allowed)})
         update = "SET #s = :s, #u = :u"
         if detail is not None:
             update += ", #d = :d"
             values[":d"] = {"S": detail[:1000]}
         else:
             update += " REMOVE #d"
+        froms = ", ".join(f":from{i}" for i in range(len(allowed)))
         try:
             self.client.update_item(
                 TableName=self.table_name,
                 Key={"pk": {"S": pk(change.key)}},
                 UpdateExpression=update,
-                ConditionExpression="#v = :v AND #e = :e",
+                ConditionExpression=f"#v = :v AND #e = :e AND #s IN ({froms})",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except self.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        except self.client.exceptions.ConditionalCheckFailedException as exc:
+            entry = self._old_entry(exc, change.key)
+            return Mark.ALREADY if entry is not None and entry.holds(change) else Mark.SUPERSEDED
+        return Mark.MARKED
 
 
 # Conditional writes are independent per record set; a window or a chunk can hold thousands of them and

@@ -30,6 +30,7 @@ class Outcome(StrEnum):
     SUPERSEDED = "superseded"
     REJECTED = "rejected"
     FAILED = "failed"
+    HELD = "held"  # the mass-change guard held it (docs/pipeline.md); re-publish with allow_mass_change
 
 
 class OpKind(StrEnum):
@@ -146,9 +147,10 @@ class Change:
     proxied: bool = False
     comment: str | None = None
     tags: tuple[str, ...] = ()
+    allow_mass_change: bool = False  # the producer says a mass change is intended (guard.py)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "key": self.key.to_dict(),
             "action": self.action.value,
             "values": [v.to_dict() for v in self.values],
@@ -159,6 +161,9 @@ class Change:
             "comment": self.comment,
             "tags": list(self.tags),
         }
+        if self.allow_mass_change:  # only when set: every message that carried no flag stays byte-identical
+            out["allow_mass_change"] = True
+        return out
 
     @classmethod
     def from_dict(cls, obj: Mapping[str, Any]) -> Change:
@@ -172,6 +177,7 @@ class Change:
             proxied=bool(obj.get("proxied", False)),
             comment=obj.get("comment"),
             tags=tuple(obj.get("tags", ())),
+            allow_mass_change=bool(obj.get("allow_mass_change", False)),
         )
 
 

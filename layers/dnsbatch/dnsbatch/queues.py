@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,16 +98,34 @@ def fallback_group_id(key: RecordSetKey) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FallbackRequest:
-    change: Change
+    """All record sets of one name that a refused batch could not apply: the fallback plans and applies
+    them together, because a name's sets depend on each other (a CNAME replacing an A set)."""
+
+    changes: tuple[Change, ...]
     changeset_id: str
     chunk: int
-    batch_error: str  # what Cloudflare said about the whole chunk, for the log
+    batch_error: str  # what Cloudflare said about the smallest batch that still held the name, for the log
+
+    def __post_init__(self) -> None:
+        names = {(c.key.zone, c.key.name) for c in self.changes}
+        if len(names) != 1:
+            raise ValueError(f"a fallback request holds the sets of exactly one name, got {sorted(names)}")
+
+    @property
+    def name(self) -> str:
+        return self.changes[0].key.name
+
+    @property
+    def zone(self) -> str:
+        return self.changes[0].key.zone
 
 
 def fallback_message(request: FallbackRequest) -> OutgoingMessage:
+    changes = sorted(request.changes, key=lambda c: c.key)
+    encoded = [c.to_dict() for c in changes]
     body = _dumps(
         {
-            "change": request.change.to_dict(),
+            "changes": encoded,
             "changeset_id": request.changeset_id,
             "chunk": request.chunk,
             "batch_error": request.batch_error,
@@ -114,16 +133,19 @@ def fallback_message(request: FallbackRequest) -> OutgoingMessage:
     )
     return OutgoingMessage(
         body=body,
-        changes=(request.change,),
-        group_id=fallback_group_id(request.change.key),
-        dedup_id=_digest(_dumps(request.change.to_dict()))[:128],
+        changes=tuple(changes),
+        group_id=fallback_group_id(changes[0].key),
+        dedup_id=_digest(_dumps(encoded))[:128],
     )
 
 
 def parse_fallback(body: str) -> FallbackRequest:
     obj = json.loads(body)
+    # {"change": ...}: one record set per message, as sent before the fallback worked per name; still read
+    # so that messages queued across an upgrade are not lost.
+    raw = obj["changes"] if "changes" in obj else [obj["change"]]
     return FallbackRequest(
-        change=Change.from_dict(obj["change"]),
+        changes=tuple(Change.from_dict(c) for c in raw),
         changeset_id=str(obj.get("changeset_id", "")),
         chunk=int(obj.get("chunk", 0)),
         batch_error=str(obj.get("batch_error", "")),
@@ -158,3 +180,105 @@ def send(sqs: Any, queue_url: str, message: OutgoingMessage) -> None:
             name: {"DataType": "String", "StringValue": value} for name, value in message.attributes.items()
         }
     sqs.send_message(**kwargs)
+
+
+# --- batched sends --------------------------------------------------------------------------------------
+
+# SendMessageBatch takes at most 10 entries and 1 MiB in all (bodies plus attribute names, types and values).
+MAX_BATCH_ENTRIES = 10
+MAX_BATCH_BYTES = 1024 * 1024
+SEND_ATTEMPTS = 3
+_RETRY_DELAY = 0.1  # seconds before the second attempt, doubled each time
+
+
+def message_size(message: OutgoingMessage) -> int:
+    """What ``message`` counts against SendMessageBatch's 1 MiB: UTF-8 body and attributes.
+    Raises ``UnicodeEncodeError`` for text no UTF-8 encoder takes (a lone surrogate)."""
+    size = len(message.body.encode())
+    for name, value in (message.attributes or {}).items():
+        size += len(name.encode()) + len("String") + len(value.encode())
+    return size
+
+
+def _entry(entry_id: str, message: OutgoingMessage) -> dict[str, Any]:
+    entry: dict[str, Any] = {"Id": entry_id, "MessageBody": message.body}
+    if message.group_id is not None:
+        entry["MessageGroupId"] = message.group_id
+    if message.dedup_id is not None:
+        entry["MessageDeduplicationId"] = message.dedup_id
+    if message.attributes:
+        entry["MessageAttributes"] = {
+            name: {"DataType": "String", "StringValue": value} for name, value in message.attributes.items()
+        }
+    return entry
+
+
+def _pack(sizes: Mapping[int, int]) -> list[list[int]]:
+    """Indices in order, grouped at most 10 and 1 MiB per group (a message alone over 1 MiB goes alone:
+    SQS refuses it, and that is reported as its failure)."""
+    groups: list[list[int]] = []
+    total = 0
+    for index, size in sizes.items():
+        if not groups or len(groups[-1]) >= MAX_BATCH_ENTRIES or total + size > MAX_BATCH_BYTES:
+            groups.append([])
+            total = 0
+        groups[-1].append(index)
+        total += size
+    return groups
+
+
+def send_batch(
+    sqs: Any,
+    queue_url: str,
+    messages: Sequence[OutgoingMessage],
+    *,
+    attempts: int = SEND_ATTEMPTS,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[int, str]:
+    """Send ``messages`` with SendMessageBatch (10 per call, within 1 MiB per call) and return
+    ``{index: why}`` for each message that was not sent. Never raises for a failed send.
+
+    Entries SQS reports in ``Failed`` are sent again, and so is a whole call that raised (botocore has
+    already retried it), ``attempts`` times in all; an entry failed as the sender's fault
+    (``SenderFault``) is not, as it would fail again. No call starts after ``deadline`` (on ``clock``):
+    what is left is reported not sent. The caller decides what an unsent message means (the aggregator
+    reports its source message failed, so SQS delivers it again and nothing is lost).
+    """
+    failed: dict[int, str] = {}
+    sizes: dict[int, int] = {}
+    for index, message in enumerate(messages):
+        try:
+            sizes[index] = message_size(message)
+        except UnicodeEncodeError as exc:
+            failed[index] = f"not encodable as UTF-8: {exc.reason}"
+    for group in _pack(sizes):
+        pending = group
+        for attempt in range(attempts):
+            if deadline is not None and clock() >= deadline:
+                failed.update((i, "not sent: the time budget ran out") for i in pending)
+                pending = []
+                break
+            if attempt:
+                sleep(min(_RETRY_DELAY * 2 ** (attempt - 1), 1.0))
+            try:
+                response = sqs.send_message_batch(
+                    QueueUrl=queue_url, Entries=[_entry(str(i), messages[i]) for i in pending]
+                )
+            except Exception as exc:
+                why = f"{type(exc).__name__}: {exc}"
+                failed.update((i, why) for i in pending)
+                continue
+            retry: list[int] = []
+            for item in response.get("Failed") or []:
+                index = int(item["Id"])
+                failed[index] = f"{item.get('Code', '')}: {item.get('Message', '')}".strip(": ")
+                if not item.get("SenderFault"):
+                    retry.append(index)
+            for item in response.get("Successful") or []:
+                failed.pop(int(item["Id"]), None)
+            pending = retry
+            if not pending:
+                break
+    return failed

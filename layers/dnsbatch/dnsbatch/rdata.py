@@ -18,6 +18,7 @@ The per-type parsers live in :mod:`dnsbatch.rdata_parsers` and TXT character-str
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,7 @@ from dnsbatch.rdata_parsers import (
     structured,
     svc_params,
 )
+from dnsbatch.safe_text import first_surrogate
 from dnsbatch.txt import MAX_STRING, TxtError, parse_character_strings, quote, render_txt, split_bare_text
 
 __all__ = [
@@ -61,6 +63,10 @@ __all__ = [
 
 # Only these carry Cloudflare's ``proxied`` flag (api-notes §3: others give 9004).
 PROXIABLE_TYPES: frozenset[str] = frozenset({"A", "AAAA", "CNAME"})
+# Unicode's Cc category: C0, DEL and C1. House rule (docs/event-contract.md): where Cloudflare's behaviour
+# is unknown, assume the strictest plausible one, so a raw control character in a value (almost always a
+# templating bug such as a trailing newline) is refused at ingest rather than sent and guessed at.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 MAX_SET_CONTENT = 8192
 
 
@@ -86,6 +92,23 @@ def parse_value(type_: str, text: str, *, name: str, field: str = "value") -> Re
     Raises :class:`RdataError` whose message starts with ``field``.
     """
     _check_type(type_)
+    at = first_surrogate(text)
+    if at is not None:
+        # Every parser would meet it sooner or later (TXT bytes, CAA/URI/SVCB quoting, httpx's body):
+        # refuse it here, once, with the field named.
+        raise RdataError(
+            field,
+            f"{show(text)} holds a lone UTF-16 surrogate (\\u{ord(text[at]):04x} at character {at}), "
+            "which is not text and cannot be encoded as UTF-8",
+        )
+    control = _CONTROL.search(text)
+    if control is not None:
+        raise RdataError(
+            field,
+            f"{show(text)} holds the control character \\u{ord(control.group()):04x}; Cloudflare's handling "
+            "of control characters is not documented, so none is accepted in a value (a TXT string can "
+            'hold any byte written as a \\DDD escape inside quotes, e.g. "a\\009b")',
+        )
     try:
         return PARSERS[type_](text, name)
     except Invalid as exc:

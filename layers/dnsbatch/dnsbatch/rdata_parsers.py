@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 
 from dnsbatch.model import RecordValue
 from dnsbatch.names import NameError_, normalize_hostname
+from dnsbatch.safe_text import escape
 from dnsbatch.txt import TxtError, parse_character_strings, quote, render_txt, split_bare_text
 
 __all__ = [
@@ -87,9 +88,10 @@ class Invalid(ValueError):
 
 
 def show(text: str) -> str:
-    """``text`` as a JSON string for an error message, cut to 80 characters."""
+    """``text`` as a JSON string for an error message, cut to 80 characters, safe to log and to send
+    (lone surrogates and control characters escaped: the message must encode even when the input did not)."""
     shown = text if len(text) <= 80 else text[:77] + "..."
-    return json.dumps(shown, ensure_ascii=False)
+    return escape(json.dumps(shown, ensure_ascii=False))
 
 
 def _uint(token: str, what: str, maximum: int, example: str) -> int:

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +20,10 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
+from dnsbatch import redelivery
 from dnsbatch.config import Settings
 from dnsbatch.ledger import Ledger
+from dnsbatch.logsafety import quiet_third_party_loggers
 from dnsbatch.telemetry import Telemetry
 
 # Cold start (docs/benchmarks.md "imports"): a function imports only what its own path needs. The
@@ -44,6 +47,7 @@ SAFETY_MARGIN_SHARE = 0.1
 class Runtime:
     def __init__(self, function: str, logger: Logger, metrics: Metrics) -> None:
         self.function = function
+        quiet_third_party_loggers()  # before any AWS call: botocore logs GetSecretValue's body at DEBUG
         self.telemetry = Telemetry(logger, metrics, function)
         # The library logs through stdlib loggers under "dnsbatch" (e.g. the Cloudflare client's retries):
         # in Lambda, give them the function's JSON formatting so every line is searchable the same way
@@ -138,6 +142,16 @@ class Runtime:
         if info.error is not None or (info.status or 0) >= 500:
             self.telemetry.count("CloudflareErrors")
 
+    def back_off(self, records: Sequence[Mapping[str, Any]], response: Mapping[str, Any]) -> None:
+        """Bring the messages the response reports failed back after a short, growing backoff rather than
+        the queue's long visibility timeout (redelivery.py)."""
+        failed = [f["itemIdentifier"] for f in response.get("batchItemFailures") or []]
+        if failed:
+            settings = self.settings
+            redelivery.back_off(
+                self.sqs, records, failed, base=settings.retry_backoff_base, cap=settings.retry_backoff_cap
+            )
+
     def deadline(self, context: Any) -> float:
         """The client-clock time after which no new Cloudflare work starts in this invocation."""
         remaining = float(context.get_remaining_time_in_millis()) / 1000.0
@@ -175,6 +189,7 @@ class Runtime:
             ledger=self.ledger,
             client=self.client,
             telemetry=self.telemetry,
+            clock=self.clock,
         )
 
 

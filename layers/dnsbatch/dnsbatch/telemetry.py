@@ -104,7 +104,8 @@ class Telemetry:
             fields["reason"] = reason
         if cf_code is not None:
             fields["cf_code"] = cf_code
-        level = self.logger.warning if outcome in (Outcome.REJECTED, Outcome.FAILED) else self.logger.info
+        warn = outcome in (Outcome.REJECTED, Outcome.FAILED, Outcome.HELD)
+        level = self.logger.warning if warn else self.logger.info
         level(f"outcome {outcome.value}", extra=fields)
         self.count(f"Outcome{outcome.value.capitalize()}")
         event = OutcomeEvent(

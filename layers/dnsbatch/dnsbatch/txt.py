@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from dnsbatch.safe_text import escape, first_surrogate
+
 __all__ = ["MAX_STRING", "TxtError", "parse_character_strings", "quote", "render_txt", "split_bare_text"]
 
 MAX_STRING = 255
@@ -17,7 +19,17 @@ MAX_STRING = 255
 
 def _show(text: str) -> str:
     shown = text if len(text) <= 80 else text[:77] + "..."
-    return json.dumps(shown, ensure_ascii=False)
+    return escape(json.dumps(shown, ensure_ascii=False))
+
+
+def _check_encodable(text: str) -> None:
+    # json.loads accepts "\ud800"; a TXT string is bytes, and a lone surrogate has no bytes in UTF-8.
+    at = first_surrogate(text)
+    if at is not None:
+        raise TxtError(
+            f"{_show(text)} holds a lone UTF-16 surrogate (\\u{ord(text[at]):04x} at character {at}), "
+            "which is not text and cannot be encoded as UTF-8"
+        )
 
 
 class TxtError(ValueError):
@@ -26,6 +38,7 @@ class TxtError(ValueError):
 
 def parse_character_strings(text: str, *, limit: int | None = MAX_STRING) -> list[bytes]:
     """Parse ``"a" "b\"c"`` into byte strings; anything outside quotes other than spaces is an error."""
+    _check_encodable(text)
     strings: list[bytes] = []
     i, n = 0, len(text)
     while True:
@@ -77,6 +90,7 @@ def split_bare_text(text: str) -> list[bytes]:
     """Unquoted text is one string, cut into 255-byte pieces without splitting a UTF-8 character."""
     if not text:
         raise TxtError("TXT value is empty")
+    _check_encodable(text)
     if '"' in text:
         raise TxtError(
             f"{_show(text)} contains a quote but does not start with one: either quote every string "

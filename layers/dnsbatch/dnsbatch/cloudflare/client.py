@@ -253,11 +253,14 @@ class CloudflareClient:
         deadline: float | None = None,
     ) -> T:
         attempt = 0
+        ambiguous = False
         while True:
             attempt += 1
             outcome = self._attempt(method, template, path, parse, params=params, body=body, attempt=attempt)
             if not isinstance(outcome, CloudflareError):
                 return outcome
+            outcome.after_ambiguous = ambiguous
+            ambiguous = ambiguous or _may_have_taken_effect(outcome)
             decision = self._retry.decide(
                 outcome, attempt=attempt, now=self._clock(), deadline=deadline, rng=self._rng
             )
@@ -382,3 +385,12 @@ class CloudflareClient:
 
     def _redact(self, text: str) -> str:
         return self._token.redact(text)
+
+
+# Failures that happen before the request leaves this host: nothing can have reached Cloudflare.
+_NOT_SENT = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout"})
+
+
+def _may_have_taken_effect(error: CloudflareError) -> bool:
+    """Could the failed attempt have been carried out by Cloudflare although we got no usable answer?"""
+    return isinstance(error, TransientError) and error.kind not in _NOT_SENT

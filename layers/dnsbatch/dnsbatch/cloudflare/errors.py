@@ -63,6 +63,10 @@ class CloudflareError(Exception):
         self.errors: tuple[ApiErrorDetail, ...] = tuple(errors)
         self.ray_id = ray_id  # Cloudflare's cf-ray, what Cloudflare support asks for
         self.attempts = 1
+        # An earlier attempt of the same call failed after the request may have reached Cloudflare (a read
+        # timeout, a dropped connection, a 5xx): a write may then have been committed although its answer
+        # was lost, and this error (often 81058 or 81044 on the retry) may be about our own first attempt.
+        self.after_ambiguous = False
 
     @property
     def codes(self) -> tuple[int, ...]:

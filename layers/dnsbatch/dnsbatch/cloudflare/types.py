@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Plans whose limits differ from Free: 3,500 per batch and per zone, 500-character comments, tags.
-PAID_PLANS = frozenset({"pro", "business", "enterprise"})
+from dnsbatch.limits import PAID_PLANS, batch_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +19,10 @@ class Zone:
     @property
     def paid(self) -> bool:
         return self.plan in PAID_PLANS
+
+    @property
+    def batch_limit(self) -> int:
+        return batch_limit(self.plan)
 
     @classmethod
     def from_api(cls, obj: Mapping[str, Any]) -> Zone:
