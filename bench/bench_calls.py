@@ -1,4 +1,5 @@
-"""Cloudflare API calls and wall time for one sync: dnsbatch vs external-dns's two ways (peers.md §1).
+"""Cloudflare API calls and wall time for one sync: dnsbatch vs external-dns's two ways
+(docs/architecture.md#external-dns-and-the-batch-api).
 
 The same N changed record sets (a quarter each: new names, a content change, deletes, TTL-only changes) are
 applied to the same seeded zone, each strategy on a fresh ``devstack.emulator.EmulatorServer``:

@@ -31,7 +31,7 @@ _METHODS = {
     BATCH: ("POST",),
     RECORD: ("GET", "PUT", "PATCH", "DELETE"),
 }
-# Zone name filter operators of GET /zones (api-notes §4).
+# Zone name filter operators of GET /zones (docs/architecture.md#zone-lookup).
 _NAME_OPS = ("equal", "not_equal", "starts_with", "ends_with", "contains")
 
 

@@ -1,6 +1,7 @@
 """Cloudflare API errors as the emulator raises them, and the error codes it uses.
 
-Codes come from api-notes §1 (observed responses). Where Cloudflare documents no code, the constant
+Codes come from docs/architecture.md#errors-and-codes (observed). Where Cloudflare documents no code, the
+constant
 is marked INVENTED: a client must not rely on its exact value, only on it being a 4xx.
 """
 
@@ -57,7 +58,7 @@ INVALID_TAG = 9301  # INVENTED: a tag not in `name:value` form or over the lengt
 BATCH_TOO_LARGE = 9302  # INVENTED: Cloudflare documents the per-plan batch limit but no error code
 
 # Zone state.
-RECORD_NOT_FOUND = 81044  # HTTP 404 (api-notes: "likely 404, not verified")
+RECORD_NOT_FOUND = 81044  # HTTP 404 (likely 404, not verified: docs/architecture.md#errors-and-codes)
 RECORD_QUOTA = 81045
 CNAME_CONFLICT = 81053  # "An A, AAAA, or CNAME record with that host already exists."
 HOST_HAS_CNAME = 81054  # "A CNAME record with that host already exists."

@@ -1,4 +1,5 @@
-"""Pure list/filter/paginate for ``GET /zones/{zone_id}/dns_records`` (api-notes §2).
+"""Pure list/filter/paginate for ``GET /zones/{zone_id}/dns_records``
+(docs/architecture.md#records-and-listing).
 
 Filtering by exact name (the common case: dnsbatch reads a record set, the SDK sends ``name.exact``)
 uses the zone's name index, so it costs O(records on that name), not O(zone).

@@ -1,4 +1,5 @@
-"""Cloudflare's global API rate limit as a sliding window (api-notes §5): 1,200 requests per 300 s."""
+"""Cloudflare's global API rate limit as a sliding window (docs/architecture.md#rate-limits): 1,200 requests
+per 300 s."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Pure per-record rules: name normalisation and per-type validation of a request body (api-notes §3).
+"""Pure per-record rules: name normalisation and per-type validation of a request body
+(docs/architecture.md#per-type-and-zone-rules).
 
 ``build_record`` turns a create/put/patch body into the stored fields, or raises ``ApiError`` with
 Cloudflare's code. Same-name conflicts, duplicates and quotas need the zone's state and live in
@@ -56,7 +57,8 @@ DATA_FIELDS: dict[str, tuple[str, ...]] = {
 # level). The duplicate check (81058, `state._check_conflicts`) compares type, name and content with case
 # folded, so two MX records with the same host and different priorities are "identical", as are SRV/URI
 # records differing only in priority and any records whose contents differ only in letter case (e.g. a
-# CAA value). Cloudflare documents only "same type+name+content" (api-notes §3); this is the strictest
+# CAA value). Cloudflare documents only "same type+name+content"
+# (docs/architecture.md#per-type-and-zone-rules); this is the strictest
 # plausible reading, chosen on purpose, and dnsbatch.rdata.parse_values refuses such sets to match.
 PRIORITY_TYPES = frozenset({"MX", "URI"})
 CAA_TAGS = frozenset({"issue", "issuewild", "iodef"})

@@ -1,4 +1,5 @@
-"""Zones the emulator serves, and the per-plan limits that drive its rules (api-notes §3, §4)."""
+"""Zones the emulator serves, and the per-plan limits that drive its rules
+(docs/architecture.md#per-type-and-zone-rules, docs/emulator.md)."""
 
 from __future__ import annotations
 

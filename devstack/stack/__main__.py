@@ -1,4 +1,4 @@
-"""``python -m devstack.stack run|invoke``: the local stack (architecture §3.3; README "Running locally")."""
+"""``python -m devstack.stack run|invoke``: the local stack (docs/architecture.md#the-local-stack)."""
 
 from __future__ import annotations
 

@@ -29,8 +29,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(context.aws_request_id)
     deps = runtime.aggregator_deps()
     deps.clock = runtime.clock  # the clock runtime.deadline counts on
+    records = event.get("Records") or []
     try:
-        failed = aggregate_isolated(event.get("Records") or [], deps, runtime.deadline(context))
+        failed = aggregate_isolated(records, deps, runtime.deadline(context))
+        response = {"batchItemFailures": [{"itemIdentifier": m} for m in sorted(failed)]}
+        runtime.back_off(records, response)
     finally:
         runtime.telemetry.publish()
-    return {"batchItemFailures": [{"itemIdentifier": m} for m in sorted(failed)]}
+    return response

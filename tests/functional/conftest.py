@@ -4,8 +4,9 @@ interleavings the pipeline cannot be steered into."""
 from __future__ import annotations
 
 import io
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +16,10 @@ from aws_lambda_powertools import Logger, Metrics
 from devstack.emulator import EmulatorServer, ZoneSpec
 from devstack.stack.aws import LocalStack, create_stack
 from devstack.stack.pipeline import REPO
+from dnsbatch.batcher import BatcherDeps
 from dnsbatch.cloudflare.client import CloudflareClient
 from dnsbatch.config import Settings
+from dnsbatch.fallback import FallbackDeps
 from dnsbatch.ledger import Ledger
 from dnsbatch.telemetry import OutcomeEvent, Telemetry
 
@@ -45,6 +48,27 @@ class Parts:
             **overrides,
         }
         return Settings(**values)
+
+    def batcher_deps(self, clock: Callable[[], float] = time.monotonic, **settings: Any) -> BatcherDeps:
+        """The batcher's dependencies on these parts: no pause between batch calls unless asked."""
+        return BatcherDeps(
+            settings=self.settings(**{"batch_change_interval": 0.0, **settings}),
+            sqs=self.sqs,
+            ledger=self.ledger,
+            client=self.client,
+            telemetry=self.telemetry,
+            clock=clock,
+            sleep=lambda _: None,
+        )
+
+    def fallback_deps(self, **settings: Any) -> FallbackDeps:
+        return FallbackDeps(
+            settings=self.settings(**settings),
+            sqs=self.sqs,
+            ledger=self.ledger,
+            client=self.client,
+            telemetry=self.telemetry,
+        )
 
 
 @pytest.fixture

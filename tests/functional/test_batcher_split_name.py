@@ -1,6 +1,7 @@
 """A record set whose operations span several chunks (a name with more operations than BATCH_CHANGE_SIZE)
 is done only when its last chunk is applied: an outage between its chunks must leave it to the redelivery,
-not report it applied with half its records missing (architecture §4.1, §4.2)."""
+not report it applied with half its records missing (docs/architecture.md#nothing-lost-nothing-silent,
+docs/architecture.md#convergence)."""
 
 from __future__ import annotations
 
@@ -22,15 +23,7 @@ ADDRESSES = [f"192.0.2.{i}" for i in range(1, 6)]
 
 @pytest.fixture
 def deps(parts: Parts) -> BatcherDeps:
-    return BatcherDeps(
-        settings=parts.settings(batch_change_size=2, batch_change_interval=0.0),
-        sqs=parts.sqs,
-        ledger=parts.ledger,
-        client=parts.client,
-        telemetry=parts.telemetry,
-        clock=time.monotonic,
-        sleep=lambda _: None,
-    )
+    return parts.batcher_deps(batch_change_size=2)
 
 
 def test_a_record_set_split_over_chunks_is_applied_only_when_its_last_chunk_is(

@@ -47,25 +47,11 @@ class SteppingClock:
 
 
 def batcher_deps(parts: Parts, clock: Callable[[], float] = time.monotonic) -> BatcherDeps:
-    return BatcherDeps(
-        settings=parts.settings(batch_change_interval=0.0),
-        sqs=parts.sqs,
-        ledger=parts.ledger,
-        client=parts.client,
-        telemetry=parts.telemetry,
-        clock=clock,
-        sleep=lambda _: None,
-    )
+    return parts.batcher_deps(clock)
 
 
 def fallback_deps(parts: Parts) -> FallbackDeps:
-    return FallbackDeps(
-        settings=parts.settings(),
-        sqs=parts.sqs,
-        ledger=parts.ledger,
-        client=parts.client,
-        telemetry=parts.telemetry,
-    )
+    return parts.fallback_deps()
 
 
 def received(parts: Parts, logical: str) -> list[str]:

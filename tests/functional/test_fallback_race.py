@@ -1,6 +1,6 @@
 """The fallback runs beside the batcher, not in order with it. A newer version of a record set can be
 claimed and applied by a batch while the fallback is still writing an older one; the older writes must
-not be what stays in Cloudflare (architecture §4.2, convergence)."""
+not be what stays in Cloudflare (docs/architecture.md#convergence)."""
 
 from __future__ import annotations
 
@@ -29,13 +29,7 @@ def change(version: int, address: str) -> Change:
 
 @pytest.fixture
 def deps(parts: Parts) -> FallbackDeps:
-    return FallbackDeps(
-        settings=parts.settings(),
-        sqs=parts.sqs,
-        ledger=parts.ledger,
-        client=parts.client,
-        telemetry=parts.telemetry,
-    )
+    return parts.fallback_deps()
 
 
 def test_a_newer_version_batched_while_the_fallback_writes_an_older_one_is_what_stays(

@@ -1,5 +1,6 @@
 """The Ledger against DynamoDB as moto serves it over HTTP, on the table template.yaml defines: the claim
-rules that make convergence hold under at-least-once, out-of-order delivery (architecture §4.2)."""
+rules that make convergence hold under at-least-once, out-of-order delivery
+(docs/architecture.md#convergence)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 from conftest import Parts
 
 from dnsbatch import queues
-from dnsbatch.batcher import BatcherDeps, process_zone
+from dnsbatch.batcher import process_zone
 from dnsbatch.ledger import Status
 from dnsbatch.model import Action, Change, EventRef, Outcome, RecordSetKey, RecordValue
 
@@ -25,15 +25,7 @@ def change(i: int, *, version: int, action: Action = Action.UPSERT, msg: str = "
 
 
 def run(parts: Parts, changes: list[Change], changeset_id: str) -> None:
-    deps = BatcherDeps(
-        settings=parts.settings(batch_change_interval=0.0, mass_change_min_records=10),
-        sqs=parts.sqs,
-        ledger=parts.ledger,
-        client=parts.client,
-        telemetry=parts.telemetry,
-        clock=time.monotonic,
-        sleep=lambda _: None,
-    )
+    deps = parts.batcher_deps(mass_change_min_records=10)
     for c in changes:
         parts.ledger.claim(c)
     process_zone(ZONE, [queues.ChangeSet(changeset_id, ZONE, tuple(changes))], deps, time.monotonic() + 60)

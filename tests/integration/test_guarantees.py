@@ -1,4 +1,5 @@
-"""The five guarantees of architecture §4, end to end over real sockets: moto's server for SQS, DynamoDB
+"""The five guarantees of docs/architecture.md#guarantees-and-where-they-are-proved, end to end over real
+sockets: moto's server for SQS, DynamoDB
 and Secrets Manager, the Cloudflare emulator, and the real handlers behind emulated event source
 mappings configured from template.yaml."""
 
@@ -285,15 +286,35 @@ def test_adoption_lets_dnsbatch_take_over_unowned_records_when_enabled(
     assert p.outcome_counts() == {"applied": 1}
 
 
-def test_dry_run_plans_and_logs_but_changes_nothing(make_pipeline: PipelineFactory) -> None:
+def test_dry_run_writes_nothing_but_logs(make_pipeline: PipelineFactory) -> None:
+    # GIVEN a dry-run stack and a window with a valid change, an invalid one and one the planner refuses
     p = make_pipeline(parameters={"DryRun": "true"})
     assert p.emulator is not None
-    p.publish([change("dry", ["192.0.2.1"])])
+    p.emulator.seed(
+        "example.com", [{"type": "A", "name": "manual.example.com", "content": "192.0.2.77", "ttl": 1}]
+    )
+    p.publish(
+        [
+            change("dry", ["192.0.2.1"], version=7),
+            change("bad", ["192.0.2.300"]),
+            change("manual", ["192.0.2.78"]),
+        ]
+    )
     assert p.drain(120).idle
-    assert rrset(p, "dry") == []
-    assert p.emulator.counters().get(BATCH, 0) == 0
+    # THEN nothing was written: not to Cloudflare, not to the Ledger, not to any queue
+    assert rrset(p, "dry") == [] and rrset(p, "manual") == ["192.0.2.77"]
+    calls = p.emulator.counters()
+    assert calls.get(BATCH, 0) == 0 and individual_calls(calls) == 0
+    dynamodb = p.stack.client("dynamodb")
+    assert dynamodb.scan(TableName=p.stack.table_name)["Items"] == []
+    dynamodb.close()
+    for queue in ("RejectedQueue", "FallbackQueue", "ChangeSetQueue", "IngestQueue"):
+        assert p.read_queue(queue) == [], queue
+    # AND every event still has its outcome line, marked dry_run
     assert "dry run: would send" in p.logs()
-    assert p.outcome_counts() == {"applied": 1}
+    assert p.outcome_counts() == {"applied": 1, "rejected": 2}
+    outcome_lines = [json.loads(line) for line in p.logs().splitlines() if '"outcome"' in line]
+    assert len(outcome_lines) == 3 and all(line.get("dry_run") is True for line in outcome_lines)
 
 
 def test_an_allowlisted_zone_the_token_cannot_see_rejects_its_changes_with_the_reason(

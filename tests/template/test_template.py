@@ -1,4 +1,6 @@
-"""Invariants of template.yaml that cfn-lint and `sam validate --lint` do not check (aws-notes §3.3).
+"""Invariants of template.yaml that cfn-lint and `sam validate --lint` do not check
+(docs/architecture.md#what-lint-does-not-catch),
+and properties the code that runs against its resources depends on.
 
 Each test names the production failure it prevents: Lambda refusing the event source mapping, messages
 redelivered while still being processed, a FIFO queue losing its ordering, a handler path that does
@@ -11,6 +13,7 @@ import ast
 import json
 import re
 import shlex
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -18,13 +21,17 @@ from typing import Any
 import cfnlint.decode
 import pytest
 from cfnlint.api import lint_file
+from packaging.specifiers import SpecifierSet
 
+from dnsbatch import queues
 from dnsbatch.config import parse_zones
+from dnsbatch.ledger import Ledger
+from dnsbatch.model import Action, Change, EventRef, RecordSetKey, RecordValue
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 
-# Every variable the code reads from the environment (architecture §3.2 + the lead's list).
+# Every variable the code reads from the environment (docs/architecture.md#configuration).
 REQUIRED_ENV = {
     "MASS_CHANGE_THRESHOLD",
     "MASS_CHANGE_MIN_RECORDS",
@@ -200,25 +207,6 @@ def test_queues_are_encrypted_at_rest(queue: str) -> None:
     assert QUEUES[queue]["Properties"].get("SqsManagedSseEnabled") is True
 
 
-def test_changeset_queue_leaves_deduplication_to_the_aggregator() -> None:
-    props = QUEUES["ChangeSetQueue"]["Properties"]
-    assert props["FifoQueue"] is True and props["ContentBasedDeduplication"] is False
-
-
-def test_rejected_queue_keeps_messages_fourteen_days() -> None:
-    props = QUEUES["RejectedQueue"]["Properties"]
-    assert "FifoQueue" not in props and int(props["MessageRetentionPeriod"]) == 1_209_600
-
-
-def test_ledger_table_keys_ttl_and_encryption() -> None:
-    props = RESOURCES["LedgerTable"]["Properties"]
-    assert props["BillingMode"] == "PAY_PER_REQUEST"
-    assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
-    assert props["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
-    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
-    assert props["SSESpecification"]["SSEEnabled"] is True
-
-
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
 def test_handler_path_exists_with_a_handler(function: str) -> None:
     props = FUNCTIONS[function]["Properties"]
@@ -234,22 +222,6 @@ def test_handler_path_exists_with_a_handler(function: str) -> None:
         if isinstance(target, ast.Name)
     }
     assert attribute in names, f"{path.relative_to(ROOT)} defines no top-level {attribute}"
-
-
-@pytest.mark.parametrize("function", sorted(FUNCTIONS))
-def test_functions_run_python313_on_arm64_with_the_shared_layer(function: str) -> None:
-    fn = FUNCTIONS[function]
-    assert _setting(fn, "Runtime") == "python3.13"
-    assert _setting(fn, "Architectures") == ["arm64"]
-    assert {"Ref": "DnsbatchLayer"} in _setting(fn, "Layers", [])
-
-
-def test_layer_is_built_for_python313_arm64() -> None:
-    layer = RESOURCES["DnsbatchLayer"]
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
-    assert layer["Properties"]["ContentUri"] == "layers/dnsbatch/"
-    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
-    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
@@ -424,11 +396,6 @@ def test_ingest_queue_policy_names_its_producers_and_requires_tls() -> None:
         assert statement["Resource"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
 
 
-@pytest.mark.parametrize("queue", sorted(QUEUES))
-def test_every_queue_pins_the_message_size_the_code_assumes(queue: str) -> None:
-    assert QUEUES[queue]["Properties"]["MaximumMessageSize"] == 1_048_576
-
-
 @pytest.mark.parametrize(
     "zones",
     [
@@ -515,3 +482,105 @@ def test_the_readme_deploy_steps_create_exactly_the_secrets_each_stage_reads() -
     stages = _stage_secrets()
     assert set(stages) == {"default", "prod"}
     assert created == set(stages.values())
+
+
+# --- properties derived from the code that runs against the template's resources ------------------------
+
+_CHANGE = Change(
+    key=RecordSetKey("example.com", "www.example.com", "A"),
+    action=Action.UPSERT,
+    values=(RecordValue("192.0.2.1"),),
+    version=1,
+    ref=EventRef("m-1", 1_764_028_800_000),
+)
+
+
+def _queue_of(variable: str) -> dict[str, Any]:
+    """The queue the code sends to through an environment variable (``!Ref Queue`` in the template)."""
+    return QUEUES[GLOBALS["Environment"]["Variables"][variable]["Ref"]]
+
+
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [
+        ("CHANGESET_QUEUE_URL", queues.changeset_messages("example.com", [_CHANGE], "cs-1")[0]),
+        ("FALLBACK_QUEUE_URL", queues.fallback_message(queues.FallbackRequest((_CHANGE,), "cs-1", 0, "x"))),
+        ("REJECTED_QUEUE_URL", queues.rejection_message("{}", reason="r", stage="aggregator")),
+    ],
+    ids=["changeset", "fallback", "rejected"],
+)
+def test_what_the_code_sends_is_what_the_queue_it_goes_to_accepts(
+    variable: str, message: queues.OutgoingMessage
+) -> None:
+    # SQS refuses a message without a group id on a FIFO queue and one with a deduplication id on a
+    # standard queue; without an explicit deduplication id a FIFO queue needs content-based deduplication.
+    props = _queue_of(variable)["Properties"]
+    fifo = props.get("FifoQueue") is True
+    assert (message.group_id is not None) == fifo
+    if fifo:
+        assert message.dedup_id is not None or props.get("ContentBasedDeduplication") is True
+        assert len(message.group_id or "") <= 128
+    else:
+        assert message.dedup_id is None
+
+
+def test_the_largest_messages_the_code_builds_fit_the_queues_and_a_lambda_batch() -> None:
+    sizes = {int(q["Properties"]["MaximumMessageSize"]) for q in QUEUES.values()}
+    # a parked body plus its attributes (reason, stage and up to 8 context fields) fits every queue
+    attributes = 10 * (queues.MAX_ATTRIBUTE_CHARS + 64)
+    assert queues.MAX_PARKED_BODY + attributes <= min(sizes)
+    # a FIFO batch of change sets stays under Lambda's 6 MB synchronous invoke payload
+    batch = max(
+        _param_max(event.get("BatchSize", 10))
+        for _, queue, event in SQS_EVENTS
+        if queue == GLOBALS["Environment"]["Variables"]["CHANGESET_QUEUE_URL"]["Ref"]
+    )
+    assert batch * queues.MAX_CHANGESET_BYTES < 6 * 1000 * 1000
+    assert min(sizes) >= queues.MAX_CHANGESET_BYTES
+
+
+def test_the_ledger_table_has_the_key_and_ttl_attributes_the_ledger_writes() -> None:
+    written: list[dict[str, Any]] = []
+
+    class Recorder:
+        def put_item(self, **kwargs: Any) -> dict[str, Any]:
+            written.append(kwargs["Item"])
+            return {}
+
+    Ledger("t", Recorder()).claim(_CHANGE)
+    (item,) = written
+    props = RESOURCES["LedgerTable"]["Properties"]
+    types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
+    for key in props["KeySchema"]:
+        assert set(item[key["AttributeName"]]) == {types[key["AttributeName"]]}
+    ttl = props["TimeToLiveSpecification"]
+    assert ttl["Enabled"] is True and set(item[ttl["AttributeName"]]) == {"N"}  # DynamoDB TTL: epoch seconds
+    assert int(item[ttl["AttributeName"]]["N"]) > time.time()
+    assert props["SSESpecification"]["SSEEnabled"] is True
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_functions_run_where_the_layer_is_built_and_the_project_supports(function: str) -> None:
+    runtime, architectures = (
+        _setting(FUNCTIONS[function], "Runtime"),
+        _setting(FUNCTIONS[function], "Architectures"),
+    )
+    layer = RESOURCES["DnsbatchLayer"]
+    assert {"Ref": "DnsbatchLayer"} in _setting(FUNCTIONS[function], "Layers", [])
+    assert (
+        layer["Metadata"]["BuildMethod"] == runtime and runtime in layer["Properties"]["CompatibleRuntimes"]
+    )
+    assert architectures == [layer["Metadata"]["BuildArchitecture"]]
+    assert architectures[0] in layer["Properties"]["CompatibleArchitectures"]
+    version = runtime.removeprefix("python")
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert SpecifierSet(requires).contains(version), (requires, runtime)
+
+
+def test_the_layer_folder_is_what_sam_copies_into_python() -> None:
+    # SAM copies the *contents* of ContentUri into python/ and pip-installs its requirements.txt there:
+    # the package must sit directly inside, not under a python/ folder of its own.
+    content = ROOT / RESOURCES["DnsbatchLayer"]["Properties"]["ContentUri"]
+    assert (content / "dnsbatch" / "__init__.py").is_file()
+    assert (content / "requirements.txt").is_file()
+    assert not (content / "python").exists()

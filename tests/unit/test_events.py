@@ -455,3 +455,15 @@ def test_a_parser_gap_that_lets_a_surrogate_through_is_still_rejected_at_ingest(
     (rejection,) = result.rejections
     assert rejection.field == "changes[0].values"
     assert rejection.reason.startswith("changes[0].values: the change cannot be encoded as UTF-8 JSON")
+
+
+def test_allow_mass_change_is_carried_on_upserts_and_deletes_and_must_be_a_boolean() -> None:
+    upsert = parse(change(allow_mass_change=True))
+    delete = parse(change(action="delete", values=..., allow_mass_change=True))
+    plain = parse(change())
+    assert [c.allow_mass_change for c in (*upsert.changes, *delete.changes, *plain.changes)] == [
+        True,
+        True,
+        False,
+    ]
+    assert "allow_mass_change: must be true or false" in rejected(change(allow_mass_change="yes"))

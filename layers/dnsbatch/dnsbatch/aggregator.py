@@ -258,23 +258,13 @@ def _sqs_text(body: str) -> str:
 
 def _park_rejections(messages: Sequence[_Message], window: _Window) -> None:
     """Send every rejection of the window to RejectedQueue, batched; a message with a rejection that could
-    not be parked fails as a whole (its outcomes are held back, its changes not sent on)."""
+    not be parked fails as a whole (its outcomes are held back, its changes not sent on). Dry run parks
+    nothing: the rejections are only logged."""
     deps, summary, tel = window.deps, window.summary, window.deps.telemetry
     owners: list[tuple[_Message, Rejection]] = [(m, r) for m in messages for r in m.rejections]
     if not owners:
         return
-    try:
-        outgoing = [_rejection(m, r) for m, r in owners]
-        unsent = queues.send_batch(
-            deps.sqs,
-            deps.settings.rejected_queue_url or "",
-            outgoing,
-            deadline=window.deadline,
-            clock=deps.clock,
-        )
-    except Exception as exc:  # a bug in building or sending: nothing is known to be parked
-        tel.logger.exception("could not park the window's rejections; their messages will be retried")
-        unsent = {i: f"{type(exc).__name__}: {exc}" for i in range(len(owners))}
+    unsent = {} if deps.settings.dry_run else _send_rejections(owners, window)
     for index, why in sorted(unsent.items()):
         message, rejection = owners[index]
         if not window.failed(message.ref.message_id):
@@ -287,18 +277,43 @@ def _park_rejections(messages: Sequence[_Message], window: _Window) -> None:
                 },
             )
         window.fail(message.ref.message_id)
+    extra: dict[str, Any] = {"dry_run": True} if deps.settings.dry_run else {}
     for message, rejection in owners:
 
         def emit(rejection: Rejection = rejection) -> None:
-            tel.outcome(Outcome.REJECTED, ref=rejection.ref, key=rejection.key, reason=rejection.reason)
+            tel.outcome(
+                Outcome.REJECTED, ref=rejection.ref, key=rejection.key, reason=rejection.reason, **extra
+            )
             summary.rejected += 1
 
         window.later(message.ref.message_id, emit)
 
 
+def _send_rejections(owners: Sequence[tuple[_Message, Rejection]], window: _Window) -> dict[int, str]:
+    """Park the rejections; returns those that could not be parked (by index) and why."""
+    deps, tel = window.deps, window.deps.telemetry
+    try:
+        outgoing = [_rejection(m, r) for m, r in owners]
+        return queues.send_batch(
+            deps.sqs,
+            deps.settings.rejected_queue_url or "",
+            outgoing,
+            deadline=window.deadline,
+            clock=deps.clock,
+        )
+    except Exception as exc:  # a bug in building or sending: nothing is known to be parked
+        tel.logger.exception("could not park the window's rejections; their messages will be retried")
+        return {i: f"{type(exc).__name__}: {exc}" for i in range(len(owners))}
+
+
 def _claim_all(winners: Sequence[Change], window: _Window) -> dict[str, list[Change]]:
     deps, summary, tel = window.deps, window.summary, window.deps.telemetry
     by_zone: dict[str, list[Change]] = defaultdict(list)
+    if deps.settings.dry_run:
+        # Dry run writes no Ledger claim: a later real event of the same version must not find it taken.
+        for change in winners:
+            by_zone[change.key.zone].append(change)
+        return by_zone
     for start in range(0, len(winners), CLAIM_SLICE):
         part = winners[start : start + CLAIM_SLICE]
         if window.out_of_time():

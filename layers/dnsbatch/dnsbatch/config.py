@@ -1,4 +1,5 @@
-"""Configuration: environment variables only (architecture §3.2), parsed once and checked up front so a
+"""Configuration: environment variables only (docs/architecture.md#configuration), parsed once and checked up
+front so a
 mis-set variable fails the cold start with a message that names it, rather than a batch later."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Parse and validate ingest messages (the change event, architecture §3.1) into :class:`Change` s.
+"""Parse and validate ingest messages (the change event, docs/event-contract.md) into :class:`Change` s.
 
 Validation runs in two steps. :func:`structural_errors` checks exactly what the published JSON Schema
 (``dnsbatch/schema/change-event.schema.json``) checks, by hand, because ``jsonschema`` is not a runtime
@@ -262,6 +262,9 @@ _FIELD_CHECKS: dict[str, Callable[[str, object, object], list[Problem]]] = {
     "version": lambda f, v, a: _check_version(f, v),
     "source": lambda f, v, a: _string(f, v, max_len=MAX_REF_TEXT),
     "id": lambda f, v, a: _string(f, v, max_len=MAX_REF_TEXT),
+    "allow_mass_change": lambda f, v, a: (
+        [] if isinstance(v, bool) else [(f, f"must be true or false, got {_show(v)}")]
+    ),
 }
 _REQUIRED = ("zone", "name", "type", "action")
 _FIELDS_TEXT = ", ".join(_FIELD_CHECKS)
@@ -411,8 +414,11 @@ def _build(obj: Mapping[str, Any], ref: EventRef, zones: Collection[str], prefix
     action = Action(obj["action"])
     version = int(obj.get("version", ref.sent_timestamp))
     key = RecordSetKey(zone=zone, name=name, type=type_)
+    allow_mass_change = obj.get("allow_mass_change") is True
     if action is Action.DELETE:
-        return Change(key=key, action=action, values=(), version=version, ref=ref)
+        return Change(
+            key=key, action=action, values=(), version=version, ref=ref, allow_mass_change=allow_mass_change
+        )
     try:
         values = parse_values(type_, obj["values"], name=name, zone=zone)
     except RdataError as exc:
@@ -431,11 +437,13 @@ def _build(obj: Mapping[str, Any], ref: EventRef, zones: Collection[str], prefix
         version=version,
         ref=ref,
         # Cloudflare serves proxied records with automatic TTL whatever is stored; storing 1 keeps the
-        # planner from seeing a TTL difference on every run (peers.md, lesson 5).
+        # planner from seeing a TTL difference on every run (docs/architecture.md#lessons-from-the-peers,
+        # lesson 5).
         ttl=1 if proxied else int(obj.get("ttl", 1)),
         proxied=proxied,
         comment=obj.get("comment"),
         tags=tuple(obj.get("tags", ())),
+        allow_mass_change=allow_mass_change,
     )
 
 

@@ -1,6 +1,7 @@
 """The Ledger: one DynamoDB item per record set holding the highest accepted version and where it is.
 
-It is what makes convergence hold under at-least-once, out-of-order delivery (architecture §4.2):
+It is what makes convergence hold under at-least-once, out-of-order delivery
+(docs/architecture.md#convergence):
 a change only moves on once it has *claimed* its record set's version with a conditional write, and
 every later step checks that it still holds the claim before it acts or records an outcome.
 

@@ -23,7 +23,7 @@ class Action(StrEnum):
 
 
 class Outcome(StrEnum):
-    """The one final outcome every accepted event gets (architecture §4.1)."""
+    """The one final outcome every accepted event gets (docs/architecture.md#nothing-lost-nothing-silent)."""
 
     APPLIED = "applied"
     UNCHANGED = "unchanged"

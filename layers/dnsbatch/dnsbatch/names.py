@@ -1,6 +1,7 @@
 """DNS name normalisation: every name dnsbatch handles is a lowercase punycode FQDN without a trailing dot.
 
-Cloudflare stores names in punycode and compares them case-insensitively (api-notes §2, §3), so the
+Cloudflare stores names in punycode and compares them case-insensitively
+(docs/architecture.md#records-and-listing, #per-type-and-zone-rules), so the
 same record set must get the same key however a producer spelled it.
 
 Internationalised names are converted with the stdlib ``encodings.idna`` codec, which implements

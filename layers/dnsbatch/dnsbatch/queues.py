@@ -170,16 +170,8 @@ def rejection_message(
 
 
 def send(sqs: Any, queue_url: str, message: OutgoingMessage) -> None:
-    kwargs: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": message.body}
-    if message.group_id is not None:
-        kwargs["MessageGroupId"] = message.group_id
-    if message.dedup_id is not None:
-        kwargs["MessageDeduplicationId"] = message.dedup_id
-    if message.attributes:
-        kwargs["MessageAttributes"] = {
-            name: {"DataType": "String", "StringValue": value} for name, value in message.attributes.items()
-        }
-    sqs.send_message(**kwargs)
+    fields = _fields(message)
+    sqs.send_message(QueueUrl=queue_url, **fields)
 
 
 # --- batched sends --------------------------------------------------------------------------------------
@@ -201,7 +193,12 @@ def message_size(message: OutgoingMessage) -> int:
 
 
 def _entry(entry_id: str, message: OutgoingMessage) -> dict[str, Any]:
-    entry: dict[str, Any] = {"Id": entry_id, "MessageBody": message.body}
+    return {"Id": entry_id, **_fields(message)}
+
+
+def _fields(message: OutgoingMessage) -> dict[str, Any]:
+    """The SendMessage parameters of ``message`` (also the entry of a SendMessageBatch, with an Id)."""
+    entry: dict[str, Any] = {"MessageBody": message.body}
     if message.group_id is not None:
         entry["MessageGroupId"] = message.group_id
     if message.dedup_id is not None:

@@ -61,7 +61,8 @@ __all__ = [
     "value_from_record",
 ]
 
-# Only these carry Cloudflare's ``proxied`` flag (api-notes §3: others give 9004).
+# Only these carry Cloudflare's ``proxied`` flag (docs/architecture.md#per-type-and-zone-rules: others give
+# 9004).
 PROXIABLE_TYPES: frozenset[str] = frozenset({"A", "AAAA", "CNAME"})
 # Unicode's Cc category: C0, DEL and C1. House rule (docs/event-contract.md): where Cloudflare's behaviour
 # is unknown, assume the strictest plausible one, so a raw control character in a value (almost always a
@@ -156,7 +157,8 @@ def parse_values(type_: str, values: Sequence[str], *, name: str, zone: str) -> 
     return tuple(parsed)
 
 
-# Cloudflare refuses a second record with the same type, name and *content* (81058, api-notes §3), and
+# Cloudflare refuses a second record with the same type, name and *content* (81058,
+# docs/architecture.md#per-type-and-zone-rules), and
 # the content of MX, SRV and URI leaves the priority out (it is a field of its own). Whether two such
 # records that differ only in priority, or only in letter case, count as identical is undocumented. House
 # rule: where Cloudflare's behaviour is unknown, assume the strictest plausible one, so these sets are

@@ -1,8 +1,9 @@
 """The per-container resources of a function: settings, AWS clients, the Ledger and the Cloudflare client.
 
 Built on first use and kept at module scope, so a warm Lambda reuses its connection pools, its cached
-zone lookups and its cached token secret (architecture §3.2; aws-notes §2 "create clients at module
-scope"). Building lazily keeps importing a handler free of side effects, which tests and the local
+zone lookups and its cached token secret (docs/architecture.md#configuration,
+docs/architecture.md#lambda-runtime-and-clients). Building lazily keeps importing a handler free of side
+effects, which tests and the local
 runner rely on.
 """
 

@@ -1,5 +1,5 @@
 """Outcome logging and metrics: the one place where "every change ends in an outcome that is counted
-and logged" (architecture §4.1) is carried out.
+and logged" (docs/architecture.md#nothing-lost-nothing-silent) is carried out.
 
 Each outcome is one structured log line (searchable in CloudWatch Logs Insights by ``outcome``,
 ``zone``, ``record_set``, ``event_id``) and one EMF metric. Listeners let the local runner and the

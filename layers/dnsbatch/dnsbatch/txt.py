@@ -2,7 +2,8 @@
 
 A TXT record is a list of character-strings of at most 255 bytes. Presentation: each string in
 double quotes, with \\" \\\\ and \\DDD escapes. Cloudflare adds the quotes to unquoted text on a new
-record and splits long text into 255-byte strings (api-notes §3), so we do the same on both sides.
+record and splits long text into 255-byte strings (docs/architecture.md#per-type-and-zone-rules), so we do the
+same on both sides.
 """
 
 from __future__ import annotations

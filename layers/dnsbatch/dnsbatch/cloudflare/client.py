@@ -1,4 +1,5 @@
-"""Cloudflare API v4 client for zones and DNS records (api-notes §1, §2, §4).
+"""Cloudflare API v4 client for zones and DNS records
+(docs/architecture.md#cloudflare-facts-the-code-relies-on).
 
 Every call goes through one pooled ``httpx.Client`` and one retry loop (``_call``). The client is meant to
 live at module scope in a Lambda and be reused across warm invocations: it keeps its connection pool, its

@@ -1,4 +1,5 @@
-"""Cloudflare's response envelope (api-notes §1): a result to parse, or the error it stands for."""
+"""Cloudflare's response envelope (docs/architecture.md#the-batch-endpoint): a result to parse, or the error
+it stands for."""
 
 from __future__ import annotations
 

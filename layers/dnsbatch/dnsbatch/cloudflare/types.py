@@ -1,4 +1,5 @@
-"""Typed views of Cloudflare's zone and DNS record objects (api-notes §2, §4)."""
+"""Typed views of Cloudflare's zone and DNS record objects (docs/architecture.md#records-and-listing,
+#zone-lookup)."""
 
 from __future__ import annotations
 
