@@ -86,4 +86,4 @@ lock: ## re-pin requirements-dev.lock and requirements-sam.lock (needs uv)
 	uv pip compile requirements-sam.in --python-version 3.11 -o requirements-sam.lock
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .venv-layer .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov
+	rm -rf $(VENV) $(SAM_VENV) .venv-layer .venv-layer.lock .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov

@@ -16,6 +16,7 @@ cannot do without. Run: ``python -m bench imports``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -69,24 +70,29 @@ def _python(venv: Path) -> Path:
 
 
 def ensure_layer_venv(venv: Path = VENV, python: str = sys.executable) -> Path:
-    """The layer's virtualenv, built once per (requirements, boto3 pin, Python) and reused."""
+    """The layer's virtualenv, built once per (requirements, boto3 pin, Python) and reused.
+
+    A lock file beside it serialises builders (two test workers, or a test and ``make bench``).
+    """
     pins = [*_requirement_lines(REQUIREMENTS), f"boto3=={boto3_pin()}"]
     key = hashlib.sha256("\n".join([*pins, sys.version]).encode()).hexdigest()
     stamp = venv / ".installed"
-    if stamp.exists() and stamp.read_text().strip() == key:
-        return venv
-    shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([python, "-m", "venv", str(venv)], check=True)
-    # Transitive versions follow the development lock (what the tests ran with); pip's own configuration
-    # says where packages come from.
-    subprocess.run(
-        [
-            *(str(_python(venv)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
-            *("-r", str(REQUIREMENTS), f"boto3=={boto3_pin()}", "-c", str(LOCK)),
-        ],
-        check=True,
-    )
-    stamp.write_text(key + "\n")
+    with open(f"{venv}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists() and stamp.read_text().strip() == key:
+            return venv
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([python, "-m", "venv", str(venv)], check=True)
+        # Transitive versions follow the development lock (what the tests ran with); pip's own configuration
+        # says where packages come from.
+        subprocess.run(
+            [
+                *(str(_python(venv)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
+                *("-r", str(REQUIREMENTS), f"boto3=={boto3_pin()}", "-c", str(LOCK)),
+            ],
+            check=True,
+        )
+        stamp.write_text(key + "\n")
     return venv
 
 

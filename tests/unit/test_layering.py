@@ -18,7 +18,7 @@ LIBRARY = ROOT / "layers/dnsbatch"
 
 # Bottom to top. The order is the contract CONTRIBUTING.md describes; a new module must be placed here.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("model", {"dnsbatch", "dnsbatch.model", "dnsbatch.limits", "dnsbatch.schema"}),
+    ("model", {"dnsbatch", "dnsbatch.model", "dnsbatch.limits", "dnsbatch.schema", "dnsbatch.safe_text"}),
     ("cloudflare", {"dnsbatch.cloudflare"}),
     (
         "dns data",
@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "dnsbatch.telemetry",
             "dnsbatch.redelivery",
             "dnsbatch.logsafety",
+            "dnsbatch.sqs_partial",
         },
     ),
     (
