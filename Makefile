@@ -17,11 +17,14 @@ VOLUME ?= 3000
 FUNCTION ?= aggregator
 EVENT ?= events/ingest-single.json
 PYTEST_ARGS ?=
+# `make chaos` options: SEED (replay a run; default a random seed, printed), CHAOS_ARGS (more flags).
+SEED ?=
+CHAOS_ARGS ?=
 # Branch-coverage gates of `make test`, in percent: what the suite reaches today (README "The two commands").
 COV_LIBRARY ?= 95
 COV_HANDLERS ?= 100
 
-.PHONY: help venv lint format test test-fast emulator run run-volume invoke bench validate build lock clean
+.PHONY: help venv lint format test test-fast emulator run run-volume invoke chaos bench validate build lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -66,6 +69,9 @@ run-volume: venv ## make run on a generated stream on a paid-plan zone: make run
 
 invoke: venv ## run one handler against the local stack: make invoke FUNCTION=aggregator EVENT=events/ingest-single.json
 	$(PY) -m devstack.stack invoke --function $(FUNCTION) --event $(EVENT) $(ARGS)
+
+chaos: venv ## chaos suite: 10,000 seeded events, every fault, killed functions, oracle check (SEED=n replays a run)
+	$(PY) -m devstack.stack chaos $(if $(SEED),--seed $(SEED)) $(CHAOS_ARGS)
 
 bench: venv ## benchmarks (figures printed, not asserted)
 	$(PY) -m bench

@@ -1,8 +1,10 @@
-"""Fault injection for tests: 5xx, slow answers, dropped connections, 429 bursts, rejected names.
+"""Fault injection for tests: 5xx, slow answers, dropped connections, 429 bursts, rejected names, and
+requests that are applied but whose answer is lost (a 5xx or a dropped connection after the commit).
 
 Faults can be switched while the server runs (``EmulatorServer.set_faults`` or
 ``POST /__emulator/faults`` with the same fields as JSON). Each ``set`` replaces the previous
-configuration and restarts its counters.
+configuration and restarts its countdowns; the totals of faults injected (``injected()``,
+``GET /__emulator/faults/injected``) keep counting across ``set`` calls until ``reset_injected()``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import random
 import re
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -33,6 +36,12 @@ class FaultConfig:
     drop_count: int = 0  # close the connection without answering, N times
     rate_limit_count: int = 0  # answer 429 (code 971) N times
     retry_after: int = 1  # Retry-After of those 429s
+    # The ambiguous failure: the next N matching requests that change something (not GET) and succeed
+    # are carried out (a batch is committed), then answered `error_status` (commit_error_count) or the
+    # connection is closed unanswered (commit_drop_count). The client cannot tell these from a failure
+    # that changed nothing. A request that fails anyway (a 4xx) gets its real answer and uses none.
+    commit_error_count: int = 0
+    commit_drop_count: int = 0
     method: str | None = None
     path: str | None = None
     reject_name_pattern: str | None = None
@@ -52,7 +61,16 @@ class FaultConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` on nonsense values."""
-        ints = ("error_count", "error_status", "seed", "drop_count", "rate_limit_count", "retry_after")
+        ints = (
+            "error_count",
+            "error_status",
+            "seed",
+            "drop_count",
+            "rate_limit_count",
+            "retry_after",
+            "commit_error_count",
+            "commit_drop_count",
+        )
         for name in ints:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -78,13 +96,15 @@ class FaultConfig:
 @dataclass(frozen=True, slots=True)
 class Action:
     """What the server does to one request: wait ``delay`` seconds, then drop it, answer 429, answer a
-    5xx, or (all False) serve it normally."""
+    5xx, or (all False) serve it normally. ``after_commit`` ("error" or "drop") serves it, then loses the
+    answer: ``error_status`` is sent instead of the result, or the connection is closed."""
 
     delay: float = 0.0
     drop: bool = False
     rate_limited: bool = False
     error_status: int | None = None
     retry_after: int = 1
+    after_commit: str | None = None
 
 
 class FaultInjector:
@@ -92,6 +112,7 @@ class FaultInjector:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._injected: Counter[str] = Counter()
         self.set(FaultConfig())
 
     def set(self, config: FaultConfig) -> None:
@@ -104,6 +125,8 @@ class FaultInjector:
                 "drop": config.drop_count,
                 "rate": config.rate_limit_count,
                 "delay": -1 if config.delay_count is None else config.delay_count,
+                "commit_error": config.commit_error_count,
+                "commit_drop": config.commit_drop_count,
             }
             self._random = random.Random(config.seed)
             self._name_re = re.compile(config.reject_name_pattern) if config.reject_name_pattern else None
@@ -111,6 +134,22 @@ class FaultInjector:
     def clear(self) -> None:
         """No faults."""
         self.set(FaultConfig())
+
+    def injected(self) -> dict[str, int]:
+        """Faults injected so far, by kind: delay, drop, rate_limited, error, commit_error, commit_drop,
+        refused_name. A commit fault counts only when the request was carried out (its answer lost)."""
+        with self._lock:
+            return dict(self._injected)
+
+    def reset_injected(self) -> None:
+        """Zero the totals of :meth:`injected`."""
+        with self._lock:
+            self._injected.clear()
+
+    def note(self, kind: str) -> None:
+        """Count one injected fault of ``kind`` (the server calls it for faults it carries out itself)."""
+        with self._lock:
+            self._injected[kind] += 1
 
     def _take(self, key: str) -> bool:
         if self._left[key] == 0:
@@ -126,18 +165,39 @@ class FaultInjector:
             if (c.method and c.method.upper() != method) or (c.path and c.path != template):
                 return Action()
             delay = c.delay_seconds if c.delay_seconds > 0 and self._take("delay") else 0.0
+            if delay:
+                self._injected["delay"] += 1
             if self._take("drop"):
+                self._injected["drop"] += 1
                 return Action(delay=delay, drop=True)
             if self._take("rate"):
+                self._injected["rate_limited"] += 1
                 return Action(delay=delay, rate_limited=True, retry_after=c.retry_after)
             if self._take("error") or (c.error_rate > 0 and self._random.random() < c.error_rate):
+                self._injected["error"] += 1
                 return Action(delay=delay, error_status=c.error_status)
+            # Only a request that changes something can be committed; the countdown is taken (and the
+            # fault counted) by the server once the request was carried out: take_commit().
+            if method != "GET" and self._left["commit_error"]:
+                return Action(delay=delay, after_commit="error", error_status=c.error_status)
+            if method != "GET" and self._left["commit_drop"]:
+                return Action(delay=delay, after_commit="drop")
             return Action(delay=delay)
+
+    def take_commit(self, kind: str) -> bool:
+        """Use one ``kind`` ("error" or "drop") commit fault for a request that was just carried out;
+        False when another request used the last one meanwhile (then the answer goes out normally)."""
+        with self._lock:
+            if not self._take(f"commit_{kind}"):
+                return False
+            self._injected[f"commit_{kind}"] += 1
+            return True
 
     def reject_name(self, name: str) -> ApiError | None:
         """The validation error for a record name matching ``reject_name_pattern``."""
         pattern = self._name_re
         if pattern is not None and pattern.search(name):
+            self.note("refused_name")
             # INVENTED code/text (9000, "DNS name is invalid."): it stands for any per-record rejection.
             return ApiError(400, e.INVALID_NAME, "DNS name is invalid.")
         return None

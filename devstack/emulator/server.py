@@ -217,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         emu._count(key)
         limit_headers["X-RateLimit-Remaining"] = str(decision.remaining)
-        if action.error_status is not None:
+        if action.error_status is not None and action.after_commit is None:
             self._error(
                 ApiError(action.error_status, e.INTERNAL_FAULT, "Internal Server Error"), limit_headers
             )
@@ -228,7 +228,15 @@ class _Handler(BaseHTTPRequestHandler):
                 raise error
             done = api.dispatch(emu.state, method, rt, dict(reversed(pairs)), body)
         except ApiError as err:
+            # Nothing was carried out, so a commit fault has nothing to hide: the real answer goes out.
             self._error(err, limit_headers)
+            return
+        if action.after_commit == "drop" and emu.faults.take_commit("drop"):
+            self._drop()
+            return
+        if action.after_commit == "error" and emu.faults.take_commit("error"):
+            status = action.error_status or 500
+            self._error(ApiError(status, e.INTERNAL_FAULT, "Internal Server Error"), limit_headers)
             return
         self._send(done.status, envelope(done.result, info=done.result_info), limit_headers)
 
@@ -240,6 +248,8 @@ class _Handler(BaseHTTPRequestHandler):
             ("GET", "/spec-violations"): lambda: emu.spec_violations,
             ("DELETE", "/spec-violations"): emu.clear_spec_violations,
             ("GET", "/faults"): lambda: asdict(emu.faults.config),
+            ("GET", "/faults/injected"): emu.faults.injected,
+            ("POST", "/faults/injected/reset"): emu.faults.reset_injected,
             ("DELETE", "/faults"): emu.clear_faults,
             ("POST", "/faults"): lambda: emu.set_faults(FaultConfig.from_json(api.parse_json(body))),
             ("GET", "/zones"): emu.zone_summaries,
@@ -394,6 +404,10 @@ class EmulatorServer:
     def set_faults(self, config: FaultConfig) -> None:
         """Replace the injected faults (takes effect for the next request)."""
         self.faults.set(config)
+
+    def faults_injected(self) -> dict[str, int]:
+        """Faults injected so far, by kind (see ``FaultInjector.injected``)."""
+        return self.faults.injected()
 
     def clear_faults(self) -> None:
         """No more injected faults."""

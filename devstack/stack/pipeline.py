@@ -20,11 +20,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from devstack.emulator import EmulatorServer, ZoneSpec
 from devstack.stack.aws import LocalStack, create_stack, start_moto
-from devstack.stack.poller import EventSourcePoller, RunStats, run_until_idle
+from devstack.stack.poller import EventSourcePoller, FunctionCrash, RunStats, run_until_idle
 from dnsbatch.telemetry import OutcomeEvent
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +33,20 @@ REPO = Path(__file__).resolve().parents[2]
 LOCAL_TOKEN = "local-dev-token"
 FUNCTIONS = ("AggregatorFunction", "BatcherFunction", "FallbackFunction")
 _module_ids = itertools.count()
+
+
+class InvocationHooks(Protocol):
+    """Watches the functions from inside (the chaos runner uses it to kill them mid-invocation).
+
+    ``started`` is called as an invocation begins; ``call`` at each point where a real function could
+    die with an effect half done: before and after every AWS API call the function makes (SQS,
+    DynamoDB) and after every Cloudflare HTTP attempt (the request has been answered, or not). Either may
+    raise :class:`~devstack.stack.poller.FunctionCrash`, which ends the invocation as a Lambda crash:
+    the poller fails the batch whole and the function's next invocation is a cold start."""
+
+    def started(self, function: str) -> None: ...
+
+    def call(self, function: str, point: str) -> None: ...
 
 
 @dataclass
@@ -51,6 +65,8 @@ class PipelineOptions:
     )
     token: str = LOCAL_TOKEN
     rate_limit: int = 1200
+    rate_window: float = 300.0  # the emulator's rate-limit window, seconds of wall time
+    hooks: InvocationHooks | None = None
     stack_name: str | None = None
     moto_endpoint: str | None = None  # reuse a running moto server (tests share one per session)
     log_stream: IO[str] | None = None  # where the handlers' JSON logs and EMF metrics go
@@ -69,6 +85,9 @@ class LocalPipeline:
         self.env: dict[str, dict[str, str]] = {}
         self.pollers: list[EventSourcePoller] = []
         self.published = 0
+        self.cold_starts: Counter[str] = Counter()
+        # Counters of runtimes thrown away by a crash: the container is gone, its counts are not.
+        self._retired_counters: Counter[str] = Counter()
         self._exit = contextlib.ExitStack()
 
     # ------------------------------------------------------------------ lifecycle
@@ -103,7 +122,11 @@ class LocalPipeline:
             )
         else:
             self.emulator = EmulatorServer(
-                zones=list(opts.zones), token=token, rate_limit=opts.rate_limit, validate_requests=True
+                zones=list(opts.zones),
+                token=token,
+                rate_limit=opts.rate_limit,
+                rate_window=opts.rate_window,
+                validate_requests=True,
             )
             self.emulator.start()
             self._exit.callback(self.emulator.stop)
@@ -164,7 +187,32 @@ class LocalPipeline:
         # at this pipeline's stream, and release the runtime's connections when the pipeline stops.
         module.logger.registered_handler.setStream(self.log_stream)
         self._exit.callback(module.runtime.close)
+        if self.options.hooks is not None:
+            with self._function_env(env):
+                self._install_hooks(logical, module.runtime, self.options.hooks)
         return module
+
+    @staticmethod
+    def _install_hooks(logical: str, runtime: Any, hooks: InvocationHooks) -> None:
+        """Route the runtime's AWS calls and Cloudflare attempts through ``hooks.call``. Its boto3 clients
+        are built now (botocore hooks attach per client; building one makes no request)."""
+
+        def aws_hook(event_name: str, **kwargs: Any) -> None:
+            phase, _sep, operation = event_name.partition(".")  # "before-call.sqs.SendMessage"
+            hooks.call(logical, f"{phase.removesuffix('-call')} {operation}")
+
+        for client in (runtime.sqs, runtime.ledger.client):
+            client.meta.events.register("before-call", aws_hook)
+            client.meta.events.register("after-call", aws_hook)
+        # The Cloudflare client reports every attempt to Runtime._count_request once it is answered (or
+        # failed); the client is built lazily with whatever that attribute holds then.
+        count_request = runtime._count_request
+
+        def counted(info: Any) -> None:
+            count_request(info)
+            hooks.call(logical, f"after cloudflare {info.endpoint}")
+
+        runtime._count_request = counted
 
     @contextlib.contextmanager
     def _function_env(self, env: Mapping[str, str]) -> Iterator[None]:
@@ -189,22 +237,47 @@ class LocalPipeline:
         """Run one function's real handler with its template environment, logs to the log stream."""
         module = self.modules[logical]
         with self._function_env(self.env[logical]), contextlib.redirect_stdout(self.log_stream):
-            return module.handler(event, context)
+            if self.options.hooks is not None:
+                self.options.hooks.started(logical)
+            try:
+                return module.handler(event, context)
+            except BaseException as exc:
+                crash = _crash_in(exc)
+                if crash is None:
+                    raise
+                self._cold_start(logical)
+                # A finally block of the handler (Powertools flushing metrics) may have raised over the
+                # crash; a dead process runs no finally blocks, so the crash is what the poller sees.
+                raise crash from None
+
+    def _cold_start(self, logical: str) -> None:
+        """Lambda throws a crashed container away: the next invocation gets a fresh module (no cached
+        clients, zones or token), as after a cold start."""
+        old = self.modules[logical]
+        self._retired_counters.update(old.runtime.telemetry.counters)
+        old.runtime.close()
+        self.modules[logical] = self._load(logical, self.env[logical])
+        self.cold_starts[logical] += 1
 
     # ------------------------------------------------------------------ driving
 
     def queue_url(self, logical: str) -> str:
         return self.stack.queue_urls[logical]
 
-    def publish(self, bodies: Sequence[str]) -> None:
-        """Send message bodies to IngestQueue, as a producer would (SendMessageBatch, 10 at a time)."""
+    def publish(self, bodies: Sequence[str]) -> list[str]:
+        """Send message bodies to IngestQueue, as a producer would (SendMessageBatch, 10 at a time).
+        Returns the SQS message ids, in the order of ``bodies``."""
         url = self.queue_url("IngestQueue")
+        ids: list[str] = []
         for start in range(0, len(bodies), 10):
             entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies[start : start + 10])]
             response = self.sqs.send_message_batch(QueueUrl=url, Entries=entries)
             if response.get("Failed"):
                 raise RuntimeError(f"SQS refused messages: {response['Failed']}")
+            sent = {entry["Id"]: entry["MessageId"] for entry in response.get("Successful", [])}
+            ids.extend(sent[str(i)] for i in range(len(entries)))
         self.published += len(bodies)
+        return ids
 
     def drain(self, timeout: float = 120.0) -> RunStats:
         """Run the pollers until every source queue is empty (or the timeout passes)."""
@@ -220,7 +293,7 @@ class LocalPipeline:
         return Counter(o.outcome.value for o in self.final_outcomes().values())
 
     def counters(self) -> Counter[str]:
-        total: Counter[str] = Counter()
+        total: Counter[str] = Counter(self._retired_counters)
         for module in self.modules.values():
             total.update(module.runtime.telemetry.counters)
         return total
@@ -260,6 +333,18 @@ class LocalPipeline:
         if isinstance(self.log_stream, io.StringIO):
             return self.log_stream.getvalue()
         return ""
+
+
+def _crash_in(exc: BaseException) -> FunctionCrash | None:
+    """The FunctionCrash ``exc`` is, or was raised over (``__context__``), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, FunctionCrash):
+            return current
+        seen.add(id(current))
+        current = current.__context__
+    return None
 
 
 def _restore_logger(logger: logging.Logger, saved: tuple[list[logging.Handler], bool, int]) -> None:

@@ -17,6 +17,11 @@ Differences from Lambda, on purpose:
 * ``time_scale`` shrinks time: the batching window, the visibility timeout after which failed
   messages reappear, and the context's remaining time are multiplied by it (0 = no waiting at all).
 * The window starts at the first received message (Lambda does not invoke for an empty queue either).
+
+A handler that raises :class:`FunctionCrash` (a ``BaseException``, so no ``except Exception`` in the
+function can swallow it) stands for the runtime dying mid-invocation (killed, out of memory, a
+segfault): Lambda gets no response, reports ``Runtime.ExitError``, deletes nothing, and every message of
+the batch reappears when its visibility timeout expires, exactly as after an exception.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ _RECEIVE_MAX = 10
 _LONG_POLL_MAX = 20
 
 Handler = Callable[[dict[str, Any], Any], object]
+
+
+class FunctionCrash(BaseException):
+    """Raised (by a test or the chaos runner) to simulate the Lambda runtime dying mid-invocation."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,16 @@ class EventSourcePoller:
                 exc_info=True,
             )
             error = f"{type(exc).__name__}: {exc}"
+        except FunctionCrash as exc:
+            # The process is gone: no response, no exception reaches Lambda's runtime API. The batch fails
+            # whole and comes back after the visibility timeout, like Lambda's Runtime.ExitError.
+            log.warning(
+                "function %s crashed mid-invocation (%s); the whole batch of %d will be redelivered",
+                self.spec.function_logical_id,
+                exc,
+                len(batch),
+            )
+            error = f"Runtime.ExitError: {exc}"
         if error is None:
             failed_ids, error = self._failed_ids(response, [m["MessageId"] for m in batch])
         else:
@@ -331,7 +350,9 @@ class SourceStats:
     """Records handed to the handler (a redelivered message counts again)."""
     failed_messages: int = 0
     failed_invocations: int = 0
-    """Invocations whose whole batch failed (exception or malformed response)."""
+    """Invocations whose whole batch failed (exception, crash or malformed response)."""
+    crashed_invocations: int = 0
+    """Invocations that died without a response (:class:`FunctionCrash`)."""
 
 
 @dataclass
@@ -371,6 +392,7 @@ def run_until_idle(
             source.messages += result.records
             source.failed_messages += result.failed
             source.failed_invocations += result.error is not None
+            source.crashed_invocations += (result.error or "").startswith("Runtime.ExitError")
         if not busy and all(p.depth() == 0 for p in pollers):
             stats.idle = True
             return stats

@@ -110,3 +110,79 @@ def test_admin_rejects_bad_fault_configs(emu: EmulatorServer) -> None:
     assert httpx.post(f"{emu.admin_url}/faults", json={"error_status": 404}).status_code == 400
     zones = httpx.get(f"{emu.admin_url}/zones").json()["result"]
     assert {z["name"] for z in zones} == {"example.com", "shop.example", "ent.example"}
+
+
+def test_a_batch_committed_then_answered_5xx_is_applied_but_the_client_sees_a_failure(
+    emu: EmulatorServer, fault_client: httpx.Client
+) -> None:
+    # GIVEN the next batch is committed and then answered 502 (the ambiguous failure)
+    z = emu.zone_id("example.com")
+    httpx.post(
+        f"{emu.admin_url}/faults",
+        json={"commit_error_count": 1, "error_status": 502, "path": "/zones/{zone_id}/dns_records/batch"},
+    )
+    body = {"posts": [{"type": "A", "name": "amb", "content": "192.0.2.1"}]}
+    # WHEN a client sends it
+    resp = fault_client.post(f"/zones/{z}/dns_records/batch", json=body)
+    # THEN the client sees a 5xx in Cloudflare's envelope, yet the record exists
+    assert resp.status_code == 502 and resp.json()["success"] is False
+    assert [r["content"] for r in emu.records("example.com")] == ["192.0.2.1"]
+    # AND a retry of the same batch meets its own committed result: an identical record already exists
+    retry = fault_client.post(f"/zones/{z}/dns_records/batch", json=body)
+    assert retry.status_code == 400 and retry.json()["errors"][0]["code"] == 81058
+    assert len(emu.records("example.com")) == 1
+    assert httpx.get(f"{emu.admin_url}/faults/injected").json()["result"] == {"commit_error": 1}
+
+
+def test_a_batch_committed_then_dropped_is_applied_and_the_connection_closes(
+    emu: EmulatorServer, fault_client: httpx.Client
+) -> None:
+    z = emu.zone_id("example.com")
+    emu.set_faults(FaultConfig(commit_drop_count=1, method="POST"))
+    with pytest.raises(httpx.RemoteProtocolError):
+        fault_client.post(
+            f"/zones/{z}/dns_records/batch",
+            json={"posts": [{"type": "A", "name": "d", "content": "192.0.2.9"}]},
+        )
+    assert [r["name"] for r in emu.records("example.com")] == ["d.example.com"]
+    assert emu.faults_injected() == {"commit_drop": 1}
+
+
+def test_a_commit_fault_on_a_refused_request_sends_the_real_refusal(
+    emu: EmulatorServer, fault_client: httpx.Client
+) -> None:
+    # A request that changes nothing has nothing to hide: its real 4xx goes out, and no fault is counted.
+    z = emu.zone_id("example.com")
+    emu.set_faults(FaultConfig(commit_error_count=1, reject_name_pattern="^bad"))
+    resp = fault_client.post(
+        f"/zones/{z}/dns_records", json={"type": "A", "name": "bad", "content": "192.0.2.1"}
+    )
+    assert resp.status_code == 400 and resp.json()["errors"][0]["code"] == 9000
+    assert emu.records("example.com") == []
+    assert emu.faults_injected() == {"refused_name": 1}
+    # AND reads are never "committed": the fault waits for the next write that succeeds
+    assert fault_client.get(f"/zones/{z}/dns_records").status_code == 200
+    good = fault_client.post(
+        f"/zones/{z}/dns_records", json={"type": "A", "name": "ok", "content": "192.0.2.2"}
+    )
+    assert good.status_code == 503 and [r["name"] for r in emu.records("example.com")] == ["ok.example.com"]
+    assert emu.faults_injected() == {"refused_name": 1, "commit_error": 1}
+
+
+def test_injected_faults_are_counted_by_kind_across_configurations(
+    emu: EmulatorServer, fault_client: httpx.Client
+) -> None:
+    emu.set_faults(FaultConfig(error_count=2, rate_limit_count=1))
+    for _ in range(4):
+        fault_client.get("/zones")
+    emu.set_faults(FaultConfig(drop_count=1))
+    with pytest.raises(httpx.RemoteProtocolError):
+        fault_client.get("/zones")
+    assert emu.faults_injected() == {"error": 2, "rate_limited": 1, "drop": 1}
+    assert httpx.post(f"{emu.admin_url}/faults/injected/reset").status_code == 200
+    assert emu.faults_injected() == {}
+
+
+def test_admin_rejects_a_negative_commit_fault_count(emu: EmulatorServer) -> None:
+    resp = httpx.post(f"{emu.admin_url}/faults", json={"commit_error_count": -1})
+    assert resp.status_code == 400 and "commit_error_count" in resp.json()["errors"][0]["message"]

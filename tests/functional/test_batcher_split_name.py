@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import OWNER, Parts
+from functional_parts import OWNER, Parts
 
 from dnsbatch import queues
 from dnsbatch.batcher import BatcherDeps, process_zone

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from conftest import OWNER, Parts
+from functional_parts import OWNER, Parts
 
 from devstack.emulator import FaultConfig
 from dnsbatch import queues

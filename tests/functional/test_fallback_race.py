@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import OWNER, Parts
+from functional_parts import OWNER, Parts
 
 from dnsbatch import queues
 from dnsbatch.chunk import chunk_operations

@@ -8,7 +8,7 @@ import json
 import time
 
 import pytest
-from conftest import Parts
+from functional_parts import Parts
 
 from dnsbatch import queues
 from dnsbatch.batcher import BatcherDeps, process_zone

@@ -232,3 +232,24 @@ def test_names_with_the_key_separator_stay_apart(ledger: Ledger) -> None:
     entries = ledger.get_many([a, b])
 
     assert (entries[a].event, entries[b].event) == ("a#0", "b#0")
+
+
+def test_a_final_mark_is_unlogged_until_its_outcome_line_is_noted(ledger: Ledger) -> None:
+    held = change(5)
+    ledger.claim(held)
+    assert ledger.mark(held, Status.FALLBACK)
+    entry = ledger.get(KEY)
+    assert entry is not None and entry.logged  # no outcome is owed for a change on its way
+    assert ledger.mark(held, Status.APPLIED)
+    entry = ledger.get(KEY)
+    assert entry is not None and not entry.logged  # a crash now would leave the outcome unwritten
+    ledger.mark_logged([held])
+    entry = ledger.get(KEY)
+    assert entry is not None and entry.logged
+    # a newer version's entry is never marked by an older change
+    newer = change(6, "newer")
+    ledger.claim(newer)
+    ledger.mark(newer, Status.APPLIED)
+    ledger.mark_logged([held])
+    entry = ledger.get(KEY)
+    assert entry is not None and entry.version == 6 and not entry.logged

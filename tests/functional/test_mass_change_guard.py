@@ -8,7 +8,7 @@ import json
 import time
 from dataclasses import replace
 
-from conftest import Parts
+from functional_parts import Parts
 
 from dnsbatch import queues
 from dnsbatch.batcher import process_zone

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsModel
 
 from devstack.stack.aws import LocalStack
 from devstack.stack.context import LambdaContext
-from devstack.stack.poller import EventSourcePoller, EventSourceSpec, run_until_idle
+from devstack.stack.poller import EventSourcePoller, EventSourceSpec, FunctionCrash, run_until_idle
 
 
 class FakeClock:
@@ -199,6 +199,63 @@ def test_an_exception_redelivers_the_whole_batch(stack: LocalStack) -> None:
     assert (result.records, result.deleted, result.failed) == (3, 0, 3)
     assert result.error is not None and "crash mid-batch" in result.error
     assert _depth(stack, "IngestQueue") == 3
+
+
+def test_a_crashed_function_deletes_nothing_and_its_batch_comes_back_after_the_visibility_timeout(
+    stack: LocalStack,
+) -> None:
+    # GIVEN a function whose runtime dies mid-invocation (no response, not even an exception to report)
+    _send(stack, "IngestQueue", ["a", "b"])
+    crashes = [True]
+
+    def die_once(event: dict[str, Any]) -> None:
+        if crashes.pop() if crashes else False:
+            raise FunctionCrash("killed after 3 calls")
+
+    spec = _spec(stack, "AggregatorFunction", window_seconds=0, visibility_timeout=1)
+    recorder = Recorder(die_once)
+    poller = EventSourcePoller(stack.client("sqs"), spec, recorder, time_scale=1.0, max_wait_seconds=0)
+    # WHEN the poller invokes it
+    result = poller.poll_once()
+    # THEN the invocation failed whole, nothing was deleted, and the batch is out of sight for now
+    assert (result.records, result.deleted, result.failed) == (2, 0, 2)
+    assert result.error == "Runtime.ExitError: killed after 3 calls"
+    assert _depth(stack, "IngestQueue") == 2 and not poller.poll_once().invoked
+    # AND once the visibility timeout has passed the same messages are delivered again
+    deadline = time.monotonic() + 10
+    redelivered: list[str] = []
+    while time.monotonic() < deadline and len(redelivered) < 2:
+        again = poller.poll_once()
+        if again.invoked:
+            assert again.error is None
+            redelivered += recorder.bodies()
+    assert sorted(redelivered) == ["a", "b"]
+    receive_counts = {
+        r["attributes"]["ApproximateReceiveCount"] for e in recorder.events[1:] for r in e["Records"]
+    }
+    assert receive_counts == {"2"}
+
+
+def test_run_until_idle_counts_a_crash_and_keeps_going(stack: LocalStack) -> None:
+    _send(stack, "IngestQueue", ["x"])
+    crashes = [True]
+
+    def die_once(event: dict[str, Any]) -> None:
+        if crashes:
+            crashes.pop()
+            raise FunctionCrash("killed")
+
+    spec = _spec(stack, "AggregatorFunction", window_seconds=0, visibility_timeout=0)
+    poller = EventSourcePoller(
+        stack.client("sqs"), spec, Recorder(die_once), time_scale=1.0, max_wait_seconds=0
+    )
+    stats = run_until_idle([poller], time.monotonic() + 30, idle_wait_seconds=0)
+    source = stats.sources["IngestQueue"]
+    assert stats.idle and (source.invocations, source.crashed_invocations, source.failed_invocations) == (
+        2,
+        1,
+        1,
+    )
 
 
 @pytest.mark.parametrize(

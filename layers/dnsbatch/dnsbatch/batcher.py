@@ -25,11 +25,11 @@ from dnsbatch.cloudflare.types import Record
 from dnsbatch.coalesce import coalesce
 from dnsbatch.config import Settings
 from dnsbatch.guard import GuardPolicy
-from dnsbatch.ledger import Entry, Ledger, Status
+from dnsbatch.ledger import Ledger, Status
 from dnsbatch.model import Change, Chunk, Outcome, RecordSetKey
-from dnsbatch.outcomes import finish, reject
+from dnsbatch.outcomes import finish, reject, still_held
 from dnsbatch.plan import PlanPolicy, ZonePlan, plan_zone
-from dnsbatch.telemetry import Telemetry, change_fields
+from dnsbatch.telemetry import Telemetry
 from dnsbatch.zones import resolve_zone
 
 # How often one zone's run may re-read the zone after a batch whose answer was lost was then refused on
@@ -341,7 +341,11 @@ def process_zone(
             reason = f"superseded by version {winner.version} in the same batch"
             tel.outcome(Outcome.SUPERSEDED, loser, reason=reason)
             summary.superseded += 1
-        changes = _still_held(merged.winners, deps, summary)
+        # Only what is still CLAIMED: a change already with the fallback belongs to it now.
+        standing = still_held(deps, merged.winners, acts_on=frozenset({Status.CLAIMED}))
+        summary.superseded += len(standing.superseded)
+        summary.skipped += len(standing.skipped)
+        changes = list(standing.work)
         summary.changes = len(changes)
         if not changes:
             tel.logger.info("nothing left to apply for the zone", extra={"skipped": summary.skipped})
@@ -429,30 +433,6 @@ def _guard(plan: ZonePlan, current: Sequence[Record], deps: BatcherDeps, summary
         operations=tuple(op for op in plan.operations if op.key in exempt),
         planned=tuple(c for c in plan.planned if c.key in exempt),
     )
-
-
-def _still_held(changes: Sequence[Change], deps: BatcherDeps, summary: ZoneSummary) -> list[Change]:
-    """Drop changes a newer version overtook, those this same event already finished (a duplicate
-    delivery) and those already handed to the fallback (it owns them now)."""
-    if deps.settings.dry_run:
-        return list(changes)
-    entries = deps.ledger.get_many(c.key for c in changes)
-    keep = []
-    for change in changes:
-        entry: Entry | None = entries.get(change.key)
-        if entry is None or (entry.holds(change) and entry.status is Status.CLAIMED):
-            keep.append(change)
-        elif entry.holds(change):
-            deps.telemetry.logger.info(
-                "already finished or handed to the fallback (redelivery)",
-                extra={**change_fields(change), "status": entry.status.value},
-            )
-            summary.skipped += 1
-        else:
-            reason = f"version {entry.version} of the record set was accepted after this change"
-            deps.telemetry.outcome(Outcome.SUPERSEDED, change, reason=reason)
-            summary.superseded += 1
-    return keep
 
 
 class ZoneBatches:

@@ -26,9 +26,9 @@ from dnsbatch import queues
 from dnsbatch.cloudflare.client import CloudflareClient
 from dnsbatch.cloudflare.errors import CloudflareError, RejectedError
 from dnsbatch.config import Settings
-from dnsbatch.ledger import Ledger
+from dnsbatch.ledger import Ledger, Status
 from dnsbatch.model import Action, Change, Operation, OpKind, Outcome, RecordSetKey
-from dnsbatch.outcomes import finish, reject
+from dnsbatch.outcomes import finish, reject, still_held
 from dnsbatch.plan import PlanPolicy, plan_zone
 from dnsbatch.telemetry import Telemetry, change_fields
 from dnsbatch.zones import resolve_zone
@@ -76,7 +76,13 @@ def process_request(request: queues.FallbackRequest, deps: FallbackDeps, deadlin
     propagate, so SQS redelivers the message; sets finished before that are final in the Ledger and are
     skipped then."""
     result = NameResult()
-    work = _still_held(request, deps, result)
+    fields = {"changeset_id": request.changeset_id, "chunk": request.chunk}
+    standing = still_held(
+        deps, request.changes, acts_on=frozenset({Status.CLAIMED, Status.FALLBACK}), **fields
+    )
+    result.outcomes.update((c.key, Outcome.SUPERSEDED) for c in standing.superseded)
+    result.outcomes.update((c.key, None) for c in standing.skipped)
+    work = list(standing.work)
     if not work:
         return result
     zone = resolve_zone(deps, request.zone, work, deadline, stage="fallback")
@@ -90,26 +96,6 @@ def process_request(request: queues.FallbackRequest, deps: FallbackDeps, deadlin
     if applied and not deps.settings.dry_run:
         converge.catch_up(applied)
     return result
-
-
-def _still_held(request: queues.FallbackRequest, deps: FallbackDeps, result: NameResult) -> list[Change]:
-    tel = deps.telemetry
-    entries = {} if deps.settings.dry_run else deps.ledger.get_many(c.key for c in request.changes)
-    work = []
-    for change in request.changes:
-        entry = entries.get(change.key)
-        fields: dict[str, Any] = {"changeset_id": request.changeset_id, "chunk": request.chunk}
-        if entry is not None and not entry.holds(change):
-            reason = f"version {entry.version} of the record set was accepted after this change"
-            tel.outcome(Outcome.SUPERSEDED, change, reason=reason, **fields)
-            result.outcomes[change.key] = Outcome.SUPERSEDED
-        elif entry is not None and entry.status.final:
-            fields.update(change_fields(change))
-            tel.logger.info("already finished (duplicate delivery)", extra=fields)
-            result.outcomes[change.key] = None
-        else:
-            work.append(change)
-    return work
 
 
 @dataclass

@@ -12,6 +12,7 @@ the event that holds the claim), ``status`` (claimed, fallback, applied, unchang
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -77,6 +78,10 @@ class Entry:
     status: Status
     change: Change | None
     detail: str | None = None
+    # False between a final mark and the outcome line that follows it: a function that died in between left
+    # an outcome nobody logged, and the redelivery logs it (outcomes.still_held). Entries written before the
+    # flag existed read as logged.
+    logged: bool = True
 
     def holds(self, change: Change) -> bool:
         """Does ``change`` (still) hold the claim on its record set?"""
@@ -140,6 +145,27 @@ class Ledger:
                 return (Claim.DUPLICATE if entry.status.final else Claim.CLAIMED), entry
             return Claim.SUPERSEDED, entry
         return Claim.CLAIMED, None
+
+    def mark_logged(self, changes: Sequence[Change]) -> None:
+        """Note that the outcome lines of these changes (final, holding their claim) are written."""
+
+        def one(change: Change) -> None:
+            # A failed condition: a newer version took the record set, its entry is not ours to mark.
+            with contextlib.suppress(self.client.exceptions.ConditionalCheckFailedException):
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key={"pk": {"S": pk(change.key)}},
+                    UpdateExpression="SET #l = :t",
+                    ConditionExpression="#v = :v AND #e = :e",
+                    ExpressionAttributeNames={"#l": "logged", "#v": "version", "#e": "event"},
+                    ExpressionAttributeValues={
+                        ":t": {"BOOL": True},
+                        ":v": {"N": str(change.version)},
+                        ":e": {"S": event_id(change)},
+                    },
+                )
+
+        _concurrently(one, changes)
 
     def _old_entry(self, exc: Any, key: RecordSetKey) -> Entry | None:
         """The item a failed condition saw (DynamoDB returns it with ALL_OLD; read it if not)."""
@@ -214,7 +240,9 @@ class Ledger:
             ":u": {"N": str(now)},
         }
         values.update({f":from{i}": {"S": s.value} for i, s in enumerate(allowed)})
-        update = "SET #s = :s, #u = :u"
+        update = "SET #s = :s, #u = :u, #l = :l"
+        names["#l"] = "logged"
+        values[":l"] = {"BOOL": not status.final}
         if detail is not None:
             update += ", #d = :d"
             values[":d"] = {"S": detail[:1000]}
@@ -261,4 +289,5 @@ def _entry(item: dict[str, Any]) -> Entry:
         status=Status(item["status"]["S"]),
         change=None if raw_change is None else Change.from_dict(json.loads(raw_change)),
         detail=item.get("detail", {}).get("S"),
+        logged=item.get("logged", {}).get("BOOL", True),
     )

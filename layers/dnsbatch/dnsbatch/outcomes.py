@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dnsbatch import queues
@@ -30,6 +31,9 @@ _STATUS = {
     Outcome.FAILED: Status.FAILED,
     Outcome.HELD: Status.HELD,
 }
+
+
+_OUTCOME = {status: outcome for outcome, status in _STATUS.items()}
 
 
 class Sinks(Protocol):
@@ -54,14 +58,15 @@ def finish(
             tel.outcome(outcome, change, reason=reason, dry_run=True, **fields)
         return len(changes)
     marks = deps.ledger.mark_many(changes, _STATUS[outcome])
-    recorded = 0
+    logged = []
     for change, mark in zip(changes, marks, strict=True):
         if mark is Mark.ALREADY:
             _already(deps, change)
             continue
         tel.outcome(outcome, change, reason=reason, **fields)
-        recorded += 1
-    return recorded
+        logged.append(change)
+    deps.ledger.mark_logged([c for c, m in zip(changes, marks, strict=True) if m is Mark.MARKED])
+    return len(logged)
 
 
 def reject(
@@ -83,11 +88,57 @@ def reject(
         return True
     message = rejection_message(change, reason, stage, cf_code)
     queues.send(deps.sqs, deps.settings.rejected_queue_url or "", message)
-    if deps.ledger.mark(change, _STATUS[outcome], reason) is Mark.ALREADY:
+    mark = deps.ledger.mark(change, _STATUS[outcome], reason)
+    if mark is Mark.ALREADY:
         _already(deps, change)
         return False
     deps.telemetry.outcome(outcome, change, reason=reason, cf_code=cf_code, **fields)
+    if mark is Mark.MARKED:
+        deps.ledger.mark_logged([change])
     return True
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Changes sorted by what their Ledger entries say, for a path about to act on them."""
+
+    work: tuple[Change, ...]  # the entry is still theirs and in a status this path acts on
+    superseded: tuple[Change, ...]  # a newer version (or another event) holds the record set
+    skipped: tuple[Change, ...]  # this event is already past this path (finished, or with the fallback)
+
+
+def still_held(
+    deps: Sinks, changes: Sequence[Change], *, acts_on: frozenset[Status], **fields: Any
+) -> Standing:
+    """The one "does this change still hold its claim?" check, before the batcher or the fallback acts:
+    records *superseded* for changes a newer version overtook (nobody else will), logs the skipped ones.
+    Dry run keeps no Ledger, so every change is worked."""
+    if deps.settings.dry_run:
+        return Standing(tuple(changes), (), ())
+    entries = deps.ledger.get_many(c.key for c in changes)
+    work, superseded, skipped = [], [], []
+    for change in changes:
+        entry = entries.get(change.key)
+        if entry is None or (entry.holds(change) and entry.status in acts_on):
+            work.append(change)
+        elif entry.holds(change) and entry.status.final and not entry.logged:
+            # The path that made this entry final died before its outcome line: write it now, once.
+            deps.telemetry.outcome(
+                _OUTCOME[entry.status], change, reason=entry.detail, recovered=True, **fields
+            )
+            deps.ledger.mark_logged([change])
+            skipped.append(change)
+        elif entry.holds(change):
+            deps.telemetry.logger.info(
+                "already finished or handed on (redelivery)",
+                extra={**change_fields(change), **fields, "status": entry.status.value},
+            )
+            skipped.append(change)
+        else:
+            reason = f"version {entry.version} of the record set was accepted after this change"
+            deps.telemetry.outcome(Outcome.SUPERSEDED, change, reason=reason, **fields)
+            superseded.append(change)
+    return Standing(tuple(work), tuple(superseded), tuple(skipped))
 
 
 def _already(deps: Sinks, change: Change) -> None:
