@@ -12,6 +12,8 @@ ZONES ?= example.com=free
 EVENTS ?=
 REPORT ?=
 ARGS ?=
+# `make run-volume` options: VOLUME is MESSAGES[xWINDOWS[xCHANGES]] of the generated stream.
+VOLUME ?= 3000
 FUNCTION ?= aggregator
 EVENT ?= events/ingest-single.json
 PYTEST_ARGS ?=
@@ -22,7 +24,7 @@ CHAOS_ARGS ?=
 COV_LIBRARY ?= 95
 COV_HANDLERS ?= 100
 
-.PHONY: help venv lint format test test-fast emulator run invoke chaos bench validate build lock clean
+.PHONY: help venv lint format test test-fast emulator run run-volume invoke chaos bench validate build lock clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -62,6 +64,9 @@ emulator: venv ## run the Cloudflare emulator alone: make emulator PORT=8787 ZON
 run: venv ## the main job on the embedded default: local AWS + Cloudflare emulator, sample events, report
 	$(PY) -m devstack.stack run $(if $(EVENTS),--events $(EVENTS)) $(if $(REPORT),--report $(REPORT)) $(ARGS)
 
+run-volume: venv ## make run on a generated stream on a paid-plan zone: make run-volume VOLUME=3000 (2500x4, 250x4x10)
+	$(PY) -m devstack.stack run --generate $(VOLUME) --zone example.com=pro --context-time-scale 1 $(if $(REPORT),--report $(REPORT)) $(ARGS)
+
 invoke: venv ## run one handler against the local stack: make invoke FUNCTION=aggregator EVENT=events/ingest-single.json
 	$(PY) -m devstack.stack invoke --function $(FUNCTION) --event $(EVENT) $(ARGS)
 
@@ -87,4 +92,4 @@ lock: ## re-pin requirements-dev.lock and requirements-sam.lock (needs uv)
 	uv pip compile requirements-sam.in --python-version 3.11 -o requirements-sam.lock
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov
+	rm -rf $(VENV) $(SAM_VENV) .venv-layer .venv-layer.lock .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov

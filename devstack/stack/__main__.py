@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import sys
 import threading
 import time
@@ -14,6 +15,7 @@ from typing import Any
 
 from devstack.emulator import ZoneSpec
 from devstack.emulator.faults import FaultConfig
+from devstack.stack import generate
 from devstack.stack.chaos import FAULT_KINDS, ChaosConfig, format_summary, run_chaos
 from devstack.stack.context import LambdaContext
 from devstack.stack.pipeline import REPO, LocalPipeline, PipelineOptions
@@ -73,13 +75,41 @@ def _progress(pipeline: LocalPipeline, started: float, stop: threading.Event, la
         )
 
 
+def parse_generate(spec: str) -> tuple[int, int, int]:
+    """``MESSAGES[xWINDOWS[xCHANGES]]`` → (messages per window, windows, changes per message)."""
+    try:
+        parts = [int(p) for p in spec.lower().split("x")]
+    except ValueError:
+        parts = []
+    if not 1 <= len(parts) <= 3 or min(parts) < 1:
+        raise SystemExit(f"--generate {spec!r}: expected MESSAGES[xWINDOWS[xCHANGES]], e.g. 3000 or 2500x4")
+    parts += [1] * (3 - len(parts))
+    return parts[0], parts[1], parts[2]
+
+
+def _generated_events(args: argparse.Namespace) -> Path:
+    if args.events != str(DEFAULT_EVENTS):
+        raise SystemExit("give either --events or --generate, not both")
+    messages, windows, changes = parse_generate(args.generate)
+    zone = parse_zone(args.zone[0]).name if args.zone else "example.com"
+    path = REPO / ".devstack" / f"generated-{messages}x{windows}x{changes}-{zone}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as out:
+        generate.write(out, messages, windows=windows, changes_per_message=changes, zone=zone)
+    return path
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    windows = read_windows(Path(args.events))
+    events = _generated_events(args) if args.generate else Path(args.events)
+    if events.resolve().is_relative_to(Path.cwd()):
+        events = events.resolve().relative_to(Path.cwd())
+    windows = read_windows(events)
     log_path = Path(args.logs)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     options = PipelineOptions(
         zones=[parse_zone(z) for z in args.zone] or PipelineOptions().zones,
         time_scale=args.time_scale,
+        context_time_scale=args.context_time_scale,
         real_cloudflare=args.real_cloudflare,
     )
     started = time.monotonic()
@@ -89,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             emulator = pipeline.emulator
             where = "real Cloudflare" if emulator is None else f"the emulator at {emulator.base_url}"
             print(
-                f"dnsbatch local run: {sum(map(len, windows))} messages"
+                f"dnsbatch local run: {events}: {sum(map(len, windows))} messages"
                 f" in {len(windows)} window(s) → {where}",
                 file=sys.stderr,
             )
@@ -161,6 +191,37 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    try:
+        if args.output == "-":
+            count = generate.write(
+                sys.stdout,
+                args.messages,
+                windows=args.windows,
+                changes_per_message=args.changes_per_message,
+                zone=args.zone,
+            )
+        else:
+            path = Path(args.output)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("w") as out:
+                count = generate.write(
+                    out,
+                    args.messages,
+                    windows=args.windows,
+                    changes_per_message=args.changes_per_message,
+                    zone=args.zone,
+                )
+    except ValueError as exc:
+        raise SystemExit(f"generate: {exc}") from None
+    print(
+        f"{count} events in {args.messages * args.windows} messages,"
+        f" {args.windows} window(s) → {args.output}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_chaos(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**9)
     faults = tuple(k for k in args.faults.split(",") if k) if args.faults is not None else FAULT_KINDS
@@ -206,6 +267,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--events", default=str(DEFAULT_EVENTS), help="JSON lines ('---' between windows) or a JSON array"
     )
+    run.add_argument(
+        "--generate",
+        metavar="MESSAGES[xWINDOWS[xCHANGES]]",
+        help="publish a generated stream instead of --events (see `generate`; the file goes to .devstack/):"
+        " 3000 = one window of 3,000 messages, 250x4x10 = 4 windows of 250 envelopes of 10 changes",
+    )
     run.add_argument("--report", help="also write the report as JSON to this file")
     run.add_argument(
         "--logs", default=str(REPO / ".devstack" / "run-logs.jsonl"), help="where the functions' JSON logs go"
@@ -215,6 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument(
         "--time-scale", type=float, default=0.02, help="multiply every deployed wait by this (default 0.02)"
+    )
+    run.add_argument(
+        "--context-time-scale",
+        type=float,
+        help="scale the handlers' time budget apart from --time-scale (default: the same); at volume,"
+        " 0.02 x 300 s leaves the batcher 6 s, less than a laptop needs for thousands of record sets",
     )
     run.add_argument(
         "--timeout", type=float, default=300.0, help="give up draining a window after this many seconds"
@@ -238,6 +311,15 @@ def main(argv: list[str] | None = None) -> int:
     invoke.add_argument("--time-scale", type=float, default=1.0)
     invoke.add_argument("--logs", action="store_true", help="print the handler's JSON log lines too")
     invoke.set_defaults(func=cmd_invoke)
+    gen = sub.add_parser("generate", help="write a synthetic change stream for volume runs (JSON lines)")
+    gen.add_argument("--messages", type=int, required=True, help="messages per window")
+    gen.add_argument("--windows", type=int, default=1)
+    gen.add_argument(
+        "--changes-per-message", type=int, default=1, help="1: a bare change per message; more: an envelope"
+    )
+    gen.add_argument("--zone", default="example.com")
+    gen.add_argument("--output", "-o", default="-", help="file to write ('-': standard output)")
+    gen.set_defaults(func=cmd_generate)
     chaos = sub.add_parser(
         "chaos",
         help="seeded events, faults and killed functions through the pipeline, checked against an oracle",
@@ -259,7 +341,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     chaos.set_defaults(func=cmd_chaos)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    # SIGTERM (a CI runner's timeout, `kill`) unwinds like Ctrl-C, so every `with` block stops what it
+    # started: moto's child process, the emulator, the handlers' connections.
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("interrupted; the local stack was stopped", file=sys.stderr)
+        return 130
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

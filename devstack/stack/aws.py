@@ -6,22 +6,23 @@ with the deployed stack's names and settings, and a Secrets Manager secret for t
 Functions are not created (moto would need Docker to run them): :class:`LocalStack` instead hands out
 each function's resolved environment and event sources, and the pollers run the real handlers.
 
-moto keeps its state per process (not per server), so two stacks in one process must differ in
-``stack_name``; every name in the template is derived from it.
+moto runs in a child process (:func:`start_moto`), one per call; two stacks on one moto server must
+differ in ``stack_name``, from which every name in the template is derived.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
+import subprocess
+import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from devstack.stack.poller import EventSourceSpec
 from devstack.stack.template import ACCOUNT_ID, Resolver, Template, TemplateError, load_template
@@ -47,19 +48,86 @@ _QUEUE_ATTRIBUTES = (
 )
 
 
-def start_moto(host: str = "127.0.0.1", port: int = 0) -> tuple[ThreadedMotoServer, str]:
-    """Start moto's server in a daemon thread; port 0 binds a free port. Returns (server, endpoint URL).
+class MotoProcess:
+    """moto's server running in a child process (see :mod:`devstack.stack.motoserver` for why).
 
-    Stop it with ``server.stop()``.
+    ``stop()`` ends it (idempotent); the child also exits on its own when this process exits, however
+    it exits, because it watches the pipe on its standard input.
     """
-    # werkzeug logs every request at INFO to a handler of its own; a run makes thousands of requests.
-    werkzeug_logger = logging.getLogger("werkzeug")
-    if werkzeug_logger.level == logging.NOTSET:
-        werkzeug_logger.setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    _, bound_port = server.get_host_and_port()
-    return server, f"http://{host}:{bound_port}"
+
+    def __init__(self, process: subprocess.Popen[bytes], endpoint_url: str) -> None:
+        self.process = process
+        self.endpoint_url = endpoint_url
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout: float = 5.0) -> None:
+        process = self.process
+        if process.poll() is None:
+            if process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()  # the child's parent watch reads EOF and exits
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout)
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+    def __enter__(self) -> MotoProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_moto(
+    host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 60.0
+) -> tuple[MotoProcess, str]:
+    """Start moto's server in a child process; port 0 binds a free port. Returns (server, endpoint URL).
+
+    Stop it with ``server.stop()``. The child serves moto with the fixes of
+    :mod:`devstack.stack.motoserver` and exits when this process does.
+    """
+    command = [
+        sys.executable,
+        "-m",
+        "devstack.stack.motoserver",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--child",
+    ]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    server = MotoProcess(process, "")
+    try:
+        port_line = _read_line(process, startup_timeout)
+        bound_port = int(port_line)
+    except BaseException:
+        server.stop()
+        raise
+    server.endpoint_url = f"http://{host}:{bound_port}"
+    return server, server.endpoint_url
+
+
+def _read_line(process: subprocess.Popen[bytes], timeout: float) -> str:
+    """The child's first line (its port), or an error naming its exit status; never waits past ``timeout``."""
+    assert process.stdout is not None
+    lines: list[bytes] = []
+    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    reader.join(timeout)
+    if not lines or not lines[0].strip():
+        status = process.poll()
+        why = f"exited with status {status}" if status is not None else f"did not start within {timeout:g} s"
+        raise RuntimeError(f"moto's server {why}")
+    return lines[0].decode().strip()
 
 
 @dataclass

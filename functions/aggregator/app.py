@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dnsbatch.aggregator import aggregate_isolated
 from dnsbatch.runtime import Runtime
 from dnsbatch.safe_text import json_log_line
+
+if TYPE_CHECKING:  # annotations only; importing it costs cold-start time
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # Log lines quote producers' input (reasons, source, id): they must encode on stdout whatever it held.
 logger = Logger(json_serializer=json_log_line)

@@ -2,35 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dnsbatch.cloudflare.errors import AuthenticationError
 from dnsbatch.fallback import process_request
 from dnsbatch.queues import parse_fallback
 from dnsbatch.runtime import Runtime
+from dnsbatch.sqs_partial import process_fifo_partial
+
+if TYPE_CHECKING:  # annotations only; importing it costs cold-start time
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
 metrics = Metrics()
 runtime = Runtime("fallback", logger, metrics)
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, list[dict[str, str]]]:
     deps = runtime.fallback_deps()
     deadline = runtime.deadline(context)
     records = event.get("Records") or []
 
-    def record_handler(record: SQSRecord) -> None:
-        request = parse_fallback(record.body)
-        logger.set_correlation_id(request.changeset_id or record.message_id)
+    def record_handler(record: dict[str, Any]) -> None:
+        request = parse_fallback(record["body"])
+        logger.set_correlation_id(request.changeset_id or record["messageId"])
         try:
             process_request(request, deps, deadline)
         except AuthenticationError:
@@ -38,9 +37,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
             raise
 
     try:
-        response = process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        # A record set that fails holds back the later messages of its group (zone + name), not the
+        # others, as SqsFifoPartialProcessor(skip_group_on_error=True) did.
+        response = process_fifo_partial(event, record_handler)
         runtime.back_off(records, response)
         return response
     finally:

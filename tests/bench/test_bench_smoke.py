@@ -141,11 +141,37 @@ def check_bisect(lines: tuple[str, ...]) -> None:
         _seconds(m[12])
 
 
+def check_imports(lines: tuple[str, ...]) -> None:
+    assert lines[0].startswith("imports: fresh python ") and " boto3==" in lines[0], lines[0]
+    row = re.compile(
+        r"^  (import boto3|functions/\w+/app\.py) +([\d.]+)ms +([\d.]+)x +([\d.]+)ms +([\d.]+)x  "
+        r"(reference|ok|OVER)$"
+    )
+    rows = [m for m in (row.match(line) for line in lines) if m]
+    names = [m[1] for m in rows]
+    assert names == [
+        "import boto3",
+        *(f"functions/{f}/app.py" for f in ("aggregator", "batcher", "fallback")),
+    ]
+    reference = rows[0]
+    assert (reference[3], reference[5], reference[6]) == ("1.00", "1.00", "reference")
+    for m in rows[1:]:
+        assert _ratio_fits(m[3], m[2], reference[2]), m[0]
+        assert _ratio_fits(m[5], m[4], reference[4]), m[0]
+        worst = max(_num(m[3]), _num(m[5]))
+        if worst < 1.49:
+            assert m[6] == "ok", m[0]
+        elif worst > 1.51:
+            assert m[6] == "OVER", m[0]
+    assert re.match(r"^  \(medians of \d+ fresh interpreters per import", lines[-1]), lines[-1]
+
+
 CHECKS: dict[str, Callable[[tuple[str, ...]], None]] = {
     "bench_calls": check_calls,
     "bench_events": check_events,
     "bench_plan": check_plan,
     "bench_bisect": check_bisect,
+    "bench_imports": check_imports,
 }
 
 
@@ -164,6 +190,7 @@ def test_benchmark_figures_have_units_and_agree_with_each_other(name: str) -> No
         ("bench_calls", "  dnsbatch ", lambda s: s.replace("1.0x", "2.0x", 1)),
         ("bench_events", " events: ", lambda s: s.replace(" ms)", ")", 1)),
         ("bench_plan", "plan: plan_zone:", lambda s: re.sub(r"\(([\d.]+)x", "(99.0x", s)),
+        ("bench_imports", "  functions/batcher/", lambda s: re.sub(r" ([\d.]+)x", " 9.99x", s, count=1)),
     ],
 )
 def test_the_checks_refuse_a_figure_that_lost_its_unit_or_its_sense(

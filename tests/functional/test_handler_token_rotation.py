@@ -8,11 +8,11 @@ import json
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from devstack.stack.context import LambdaContext
 from devstack.stack.pipeline import LOCAL_TOKEN, REPO, LocalPipeline, PipelineOptions
 from dnsbatch.model import Outcome
+from dnsbatch.sqs_partial import BatchProcessingError
 
 EVENTS = {"FallbackFunction": "fallback.json", "BatcherFunction": "changeset.json"}
 
@@ -38,8 +38,8 @@ def test_a_refused_token_fails_the_messages_and_the_next_invocation_reads_the_ro
         # GIVEN the secret holds a token Cloudflare no longer accepts when the function first reads it
         secrets.put_secret_value(SecretId=p.stack.secret_name, SecretString="revoked-token-0123456789")
 
-        # WHEN the function runs, every message fails (Powertools raises when a whole batch failed, so
-        # Lambda returns them all to the queue) and no outcome is recorded
+        # WHEN the function runs, every message fails (the handler raises when a whole batch failed, as
+        # Powertools' batch processor did, so Lambda returns them all to the queue) and no outcome is recorded
         with pytest.raises(BatchProcessingError, match="All records failed"):
             _invoke(p, logical, event)
         assert p.outcomes == []

@@ -43,6 +43,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "dnsbatch.telemetry",
             "dnsbatch.redelivery",
             "dnsbatch.logsafety",
+            "dnsbatch.sqs_partial",
         },
     ),
     (

@@ -15,22 +15,29 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.utilities import parameters
 
 from dnsbatch import redelivery
-from dnsbatch.aggregator import AggregatorDeps
-from dnsbatch.batcher import BatcherDeps
-from dnsbatch.cloudflare.client import CloudflareClient, RequestInfo
 from dnsbatch.config import Settings
-from dnsbatch.fallback import FallbackDeps
 from dnsbatch.ledger import Ledger
 from dnsbatch.logsafety import quiet_third_party_loggers
 from dnsbatch.telemetry import Telemetry
+
+# Cold start (docs/benchmarks.md "imports"): a function imports only what its own path needs. The
+# aggregator never talks to Cloudflare (no httpx), each function builds only its own deps, and Powertools'
+# parameters utility is imported only when the token comes from Secrets Manager. Those imports sit in the
+# methods that need them.
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    from dnsbatch.aggregator import AggregatorDeps
+    from dnsbatch.batcher import BatcherDeps
+    from dnsbatch.cloudflare.client import CloudflareClient, RequestInfo
+    from dnsbatch.fallback import FallbackDeps
 
 # Stop starting new Cloudflare work this long before Lambda's own timeout (at most this share of the
 # budget), so the handler can still report partial batch failures and flush logs and metrics.
@@ -70,6 +77,8 @@ class Runtime:
 
     @cached_property
     def client(self) -> CloudflareClient:
+        from dnsbatch.cloudflare.client import CloudflareClient  # noqa: PLC0415  # lazy: see the imports
+
         settings = self.settings
         settings.require("token")
         # The fallback makes individual calls; it paces them so that it and the batcher together stay under
@@ -107,10 +116,12 @@ class Runtime:
                 client.close()
 
     @cached_property
-    def secrets(self) -> parameters.SecretsProvider:
+    def secrets(self) -> SecretsProvider:
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider  # noqa: PLC0415  # lazy
+
         # A provider of our own rather than Powertools' process-wide default: its boto3 client and its
         # cache then belong to this runtime (the local runner and the tests start many in one process).
-        return parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+        return SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 
     def _token(self) -> str:
         settings = self.settings
@@ -148,12 +159,16 @@ class Runtime:
         return self.clock() + remaining - min(SAFETY_MARGIN_SECONDS, remaining * SAFETY_MARGIN_SHARE)
 
     def aggregator_deps(self) -> AggregatorDeps:
+        from dnsbatch.aggregator import AggregatorDeps  # noqa: PLC0415  # lazy: see the imports
+
         self.settings.require("changeset_queue_url", "rejected_queue_url", "ledger_table")
         return AggregatorDeps(
             settings=self.settings, sqs=self.sqs, ledger=self.ledger, telemetry=self.telemetry
         )
 
     def batcher_deps(self) -> BatcherDeps:
+        from dnsbatch.batcher import BatcherDeps  # noqa: PLC0415  # lazy: see the imports
+
         self.settings.require("fallback_queue_url", "rejected_queue_url", "ledger_table", "token")
         return BatcherDeps(
             settings=self.settings,
@@ -166,6 +181,8 @@ class Runtime:
         )
 
     def fallback_deps(self) -> FallbackDeps:
+        from dnsbatch.fallback import FallbackDeps  # noqa: PLC0415  # lazy: see the imports
+
         self.settings.require("rejected_queue_url", "ledger_table", "token")
         return FallbackDeps(
             settings=self.settings,
