@@ -3,8 +3,7 @@
 Built on first use and kept at module scope, so a warm Lambda reuses its connection pools, its cached
 zone lookups and its cached token secret (docs/architecture.md#configuration,
 docs/architecture.md#lambda-runtime-and-clients). Building lazily keeps importing a handler free of side
-effects, which tests and the local
-runner rely on.
+effects, which tests and the local runner rely on.
 """
 
 from __future__ import annotations
@@ -169,7 +168,10 @@ class Runtime:
     def batcher_deps(self) -> BatcherDeps:
         from dnsbatch.batcher import BatcherDeps  # noqa: PLC0415  # lazy: see the imports
 
-        self.settings.require("fallback_queue_url", "rejected_queue_url", "ledger_table", "token")
+        # changeset_queue_url: the batcher re-queues the parts of a bisection it had no time left to try.
+        self.settings.require(
+            "changeset_queue_url", "fallback_queue_url", "rejected_queue_url", "ledger_table", "token"
+        )
         return BatcherDeps(
             settings=self.settings,
             sqs=self.sqs,
