@@ -187,7 +187,10 @@ def test_the_checker_accepts_a_tree_whose_references_resolve(tmp_path: Path) -> 
         ({"code.py": "# see docs/a.md#missing\n"}, "code.py:1: docs/a.md has no heading #missing"),
         ({"t.yaml": "Url: docs/nothere.md#x\n"}, "t.yaml:1: docs/nothere.md does not exist"),
         ({"code.py": "# (api" + "-notes §3)\n"}, "code.py:1: cites a document outside the repository"),
-        ({"docs/c.md": "see .." + "/shared/docs/x.md\n"}, "docs/c.md:1: cites a document outside the repository"),
+        (
+            {"docs/c.md": "see .." + "/shared/docs/x.md\n"},
+            "docs/c.md:1: cites a document outside the repository",
+        ),
         ({"README.md": "[x](../outside.md)\n"}, "README.md:1: ../outside.md is outside the repository"),
     ],
 )
