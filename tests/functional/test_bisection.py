@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from functional_parts import OWNER, Parts
+from type_switches import SWITCHES
 
 from devstack.emulator import FaultConfig
 from dnsbatch import queues
@@ -139,15 +140,7 @@ def test_the_fallback_creates_before_it_deletes_so_a_refused_write_leaves_the_ol
     assert contents(parts, "pool") == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
 
 
-@pytest.mark.parametrize(
-    ("old_type", "old_values", "new_type", "new_values"),
-    [
-        ("CNAME", ["old.example.net"], "A", ["192.0.2.7"]),
-        ("A", ["192.0.2.7", "192.0.2.8"], "CNAME", ["new.example.net"]),
-        ("MX", ["10 mx1.example.net", "20 mx2.example.net"], "CNAME", ["new.example.net"]),
-    ],
-    ids=["CNAME->A", "A->CNAME", "MX->CNAME"],
-)
+@SWITCHES
 def test_the_fallback_applies_a_type_switch_as_one_name_and_ends_as_the_new_type(
     parts: Parts, old_type: str, old_values: list[str], new_type: str, new_values: list[str]
 ) -> None:

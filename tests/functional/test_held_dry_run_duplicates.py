@@ -45,25 +45,11 @@ def delete(name: str, version: int, *, allow: bool = False) -> Change:
 
 
 def batcher(parts: Parts, **settings: object) -> BatcherDeps:
-    return BatcherDeps(
-        settings=parts.settings(batch_change_interval=0.0, **settings),
-        sqs=parts.sqs,
-        ledger=parts.ledger,
-        client=parts.client,
-        telemetry=parts.telemetry,
-        clock=time.monotonic,
-        sleep=lambda _: None,
-    )
+    return parts.batcher_deps(**settings)
 
 
 def fallback(parts: Parts, **settings: object) -> FallbackDeps:
-    return FallbackDeps(
-        settings=parts.settings(**settings),
-        sqs=parts.sqs,
-        ledger=parts.ledger,
-        client=parts.client,
-        telemetry=parts.telemetry,
-    )
+    return parts.fallback_deps(**settings)
 
 
 def run(deps: BatcherDeps, changes: list[Change], changeset_id: str) -> None:

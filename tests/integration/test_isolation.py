@@ -9,6 +9,7 @@ import math
 
 import pytest
 from integration_helpers import PipelineFactory, change, rrset
+from type_switches import SWITCHES
 
 from devstack.emulator import FaultConfig, ZoneSpec
 from devstack.stack.pipeline import LocalPipeline
@@ -63,18 +64,9 @@ def test_refused_names_in_a_chunk_of_200_cost_log_batch_calls_and_their_own_writ
     assert individual_writes(calls) == refused
     fallback_calls = p.modules["FallbackFunction"].runtime.telemetry.counters
     assert fallback_calls[f"cloudflare {LIST}"] == refused
-    print(f"B={B} refused={refused}: {calls[BATCH]} batch calls, {sum(calls.values())} calls in all")
 
 
-@pytest.mark.parametrize(
-    ("old_type", "old_values", "new_type", "new_values"),
-    [
-        ("CNAME", ["old.example.net"], "A", ["192.0.2.7"]),
-        ("A", ["192.0.2.7", "192.0.2.8"], "CNAME", ["new.example.net"]),
-        ("MX", ["10 mx1.example.net", "20 mx2.example.net"], "CNAME", ["new.example.net"]),
-    ],
-    ids=["CNAME->A", "A->CNAME", "MX->CNAME"],
-)
+@SWITCHES
 def test_a_type_switch_whose_chunk_is_rolled_back_ends_as_the_new_type(
     make_pipeline: PipelineFactory,
     old_type: str,

@@ -38,12 +38,10 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
         ("sqs:SendMessage", "ChangeSetQueue"),
         # aggregator: invalid events and events for zones outside the allowlist
         ("sqs:SendMessage", "RejectedQueue"),
-        # ledger: read a record set's last accepted version
+        # ledger: the conditional claim of a version (PutItem), and the entry it collided with when DynamoDB
+        # did not return it (GetItem); the aggregator never moves an entry's status, so no UpdateItem
         ("dynamodb:GetItem", "LedgerTable"),
-        # ledger: conditional claim of a new version; rejection de-duplication marker
         ("dynamodb:PutItem", "LedgerTable"),
-        # ledger: conditional version bump of an existing record set
-        ("dynamodb:UpdateItem", "LedgerTable"),
         # Lambda writes the function's logs to the log group the template declares (LoggingConfig)
         ("logs:CreateLogStream", "AggregatorLogGroup"),
         ("logs:PutLogEvents", "AggregatorLogGroup"),
@@ -56,15 +54,15 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
         ("sqs:ChangeMessageVisibility", "ChangeSetQueue"),
         # batcher: re-queues the untried part of a change set when the invocation's time runs short
         ("sqs:SendMessage", "ChangeSetQueue"),
-        # batcher: a chunk Cloudflare rejected goes to the fallback, one message per record set
+        # batcher: a name Cloudflare still refuses after bisection goes to the fallback, one message per name
         ("sqs:SendMessage", "FallbackQueue"),
         # batcher: record sets that can never succeed as planned (ownership, plan limits)
         ("sqs:SendMessage", "RejectedQueue"),
         # ledger: skip what a duplicate delivery already finished (one item, or many at once)
         ("dynamodb:GetItem", "LedgerTable"),
         ("dynamodb:BatchGetItem", "LedgerTable"),
-        # ledger: record outcomes (applied / unchanged / failed) against the claimed version
-        ("dynamodb:PutItem", "LedgerTable"),
+        # ledger: record outcomes (applied / unchanged / failed / held) against the claimed version; the
+        # batcher never creates an entry (only the aggregator's claim does), so no PutItem
         ("dynamodb:UpdateItem", "LedgerTable"),
         # runtime: the Cloudflare token (cached 300 s, re-read after an authentication error)
         ("secretsmanager:GetSecretValue", TOKEN_SECRET),
@@ -82,7 +80,6 @@ PERMISSIONS: dict[str, set[tuple[str, str]]] = {
         # ledger: duplicate-delivery checks, and outcomes per record set
         ("dynamodb:GetItem", "LedgerTable"),
         ("dynamodb:BatchGetItem", "LedgerTable"),
-        ("dynamodb:PutItem", "LedgerTable"),
         ("dynamodb:UpdateItem", "LedgerTable"),
         # runtime: the Cloudflare token
         ("secretsmanager:GetSecretValue", TOKEN_SECRET),
