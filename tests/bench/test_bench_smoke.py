@@ -166,12 +166,46 @@ def check_imports(lines: tuple[str, ...]) -> None:
     assert re.match(r"^  \(medians of \d+ fresh interpreters per import", lines[-1]), lines[-1]
 
 
+def check_zones(lines: tuple[str, ...]) -> None:
+    head = re.match(
+        r"^zones: reference: the allowance, ([\d,]+) requests / (\d+) s per user = (\d+) calls/min: at most "
+        r"(\d+) zones/min at 2 calls per zone-window, (\d+) at 1 \(the theoretical maximum\)$",
+        lines[0],
+    )
+    assert head, lines[0]
+    per_minute = _num(head[1]) / _num(head[2]) * 60
+    assert abs(_num(head[3]) - per_minute) <= 0.5
+    assert abs(_num(head[4]) - per_minute / 2) <= 0.5 and abs(_num(head[5]) - per_minute) <= 0.5
+    row = re.compile(
+        r"^  ([12]) calls?/window, (.+?) +(\d+) +([\d.]+)x  (calls per window|pacing|concurrency) +"
+        r"((?:(?:calls per window|pacing|concurrency) \d+(?:, )?)+) +([\d,]+)/([\d,]+) +(\d+)s  (.+)$"
+    )
+    rows = [m for m in (row.match(line) for line in lines) if m]
+    assert rows, lines
+    for m in rows:
+        calls, zones, ratio = int(m[1]), int(m[3]), m[4]
+        bounds = {k: int(v) for k, v in re.findall(r"(calls per window|pacing|concurrency) (\d+)", m[6])}
+        # the binding setting is the lowest bound, and no run passes above it
+        assert m[5] == min(bounds, key=lambda k: bounds[k]), m[0]
+        assert zones <= bounds[m[5]] + 1, m[0]
+        # zones per minute against the theoretical maximum of its calls per window, in the same run
+        assert abs(_num(ratio) - zones * calls / per_minute) <= 0.006, m[0]
+        assert _num(ratio) <= 1.0
+        # the passing run stayed within the limiter's window, and the run above it did not pass
+        assert _num(m[7]) <= _num(m[8])
+        assert m[10] == "-" or re.fullmatch(
+            r"\d+: (\d+ x 429|backlog \(lag \d+ s\))(, backlog \(lag \d+ s\))?", m[10]
+        )
+    assert {m[1] for m in rows} == {"1", "2"}, "both 1 and 2 calls per window are reported"
+
+
 CHECKS: dict[str, Callable[[tuple[str, ...]], None]] = {
     "bench_calls": check_calls,
     "bench_events": check_events,
     "bench_plan": check_plan,
     "bench_bisect": check_bisect,
     "bench_imports": check_imports,
+    "bench_zones": check_zones,
 }
 
 
@@ -191,6 +225,7 @@ def test_benchmark_figures_have_units_and_agree_with_each_other(name: str) -> No
         ("bench_events", " events: ", lambda s: s.replace(" ms)", ")", 1)),
         ("bench_plan", "plan: plan_zone:", lambda s: re.sub(r"\(([\d.]+)x", "(99.0x", s)),
         ("bench_imports", "  functions/batcher/", lambda s: re.sub(r" ([\d.]+)x", " 9.99x", s, count=1)),
+        ("bench_zones", "  2 calls/window", lambda s: s.replace("calls per window ", "pacing ", 1)),
     ],
 )
 def test_the_checks_refuse_a_figure_that_lost_its_unit_or_its_sense(
