@@ -87,12 +87,13 @@ class MotoProcess:
 
 
 def start_moto(
-    host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 60.0
+    host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 60.0, patch: bool = True
 ) -> tuple[MotoProcess, str]:
     """Start moto's server in a child process; port 0 binds a free port. Returns (server, endpoint URL).
 
     Stop it with ``server.stop()``. The child serves moto with the fixes of
-    :mod:`devstack.stack.motoserver` and exits when this process does.
+    :mod:`devstack.stack.motoserver` (``patch=False``: as released, for the tests that compare the two)
+    and exits when this process does.
     """
     command = [
         sys.executable,
@@ -103,6 +104,7 @@ def start_moto(
         "--port",
         str(port),
         "--child",
+        *([] if patch else ["--no-patch"]),
     ]
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     server = MotoProcess(process, "")

@@ -3,6 +3,7 @@ child serves the stack over HTTP, and it never outlives the process that started
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -14,8 +15,12 @@ import boto3
 import pytest
 from moto.sqs.models import Queue, sqs_backends
 
-from devstack.stack.aws import FAKE_CREDENTIALS, start_moto
+from devstack.stack.aws import FAKE_CREDENTIALS, create_stack, start_moto
 from devstack.stack.motoserver import PATCHED_MOTO_VERSION, LazyQueueAttributes, _visible_messages
+from devstack.stack.pipeline import REPO
+from dnsbatch.ledger import Ledger, Status
+from dnsbatch.model import Action, Change, EventRef, RecordSetKey
+from dnsbatch.rdata import parse_values
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -116,3 +121,102 @@ def test_the_child_exits_when_its_parent_is_killed() -> None:
             parent.kill()  # SIGKILL: no clean-up code runs in the parent
             parent.wait()
     assert _gone(child, time.monotonic() + 20), f"moto's child {child} outlived its parent"
+
+
+def _ledger_story(endpoint: str) -> list[object]:
+    """The Ledger's calls in the order the pipeline makes them, conflicts and refusals included; every
+    answer (minus request ids) and the table at the end."""
+
+    stack = create_stack(endpoint, REPO / "template.yaml", "same", {"Zones": "example.com"})
+    client = stack.client("dynamodb")
+    ledger = Ledger(stack.table_name, client, clock=lambda: 1_700_000_000.0)
+
+    def change(name: str, version: int, message: str) -> Change:
+        values = parse_values("A", ["192.0.2.1"], name=name, zone="example.com")
+        key = RecordSetKey("example.com", f"{name}.example.com", "A")
+        return Change(key, Action.UPSERT, values, version, EventRef(message, 0), ttl=300)
+
+    a1, a2, b1, b1_again = (
+        change("a", 1, "m1"),
+        change("a", 2, "m2"),
+        change("b", 1, "m3"),
+        change("b", 1, "m4"),
+    )
+    out: list[object] = [ledger.claim(c) for c in (a1, b1, a2, a1, b1_again)]
+    out += [
+        ledger.mark(a1, Status.APPLIED),
+        ledger.mark(a2, Status.FALLBACK),
+        ledger.mark(a2, Status.FALLBACK),
+    ]
+    out += [
+        ledger.mark(a2, Status.APPLIED, "done"),
+        ledger.mark(b1, Status.UNCHANGED),
+        ledger.mark(b1, Status.FAILED),
+    ]
+    ledger.mark_logged([a1, a2, b1])
+    out += [ledger.get_many([a1.key, b1.key])]
+    items = client.scan(TableName=stack.table_name)["Items"]
+    out += [sorted(json.dumps(item, sort_keys=True) for item in items)]
+    return out
+
+
+def _sqs_story(endpoint: str) -> list[object]:
+    """Sends, receives, redeliveries and deletes by current, old, repeated and unknown receipt handles."""
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION, **FAKE_CREDENTIALS)
+    url = sqs.create_queue(QueueName="story", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    for i in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"], VisibilityTimeout=0)
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    out: list[object] = [sorted(m["Body"] for m in first), sorted(m["Body"] for m in again)]
+    handles = [first[0]["ReceiptHandle"], first[1]["ReceiptHandle"], again[-1]["ReceiptHandle"]]
+    for handle in [*handles, handles[0], "not-a-receipt-handle"]:
+        try:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+            out.append("deleted")
+        except sqs.exceptions.ClientError as exc:
+            out.append(exc.response["Error"]["Code"])
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    out.append(attrs["Attributes"])
+    return out
+
+
+def test_the_patched_server_answers_what_moto_does() -> None:
+    """The expression caches, the one-pass delete and the cached lookups change costs, not answers: the
+    same Ledger and SQS stories give the same answers and the same table on moto as released."""
+    answers = []
+    for patch in (True, False):
+        server, endpoint = start_moto(patch=patch)
+        try:
+            answers.append((_ledger_story(endpoint), _sqs_story(endpoint)))
+        finally:
+            server.stop()
+    patched, released = answers
+    assert patched[0] == released[0]
+    assert patched[1] == released[1]
+    assert "ReceiptHandleIsInvalid" in released[1]  # the story reaches the error path
+
+
+def test_the_child_keeps_connections_alive() -> None:
+    server, endpoint = start_moto()
+    try:
+        host, port = endpoint.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        headers = {
+            "X-Amz-Target": "AmazonSQS.ListQueues",
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/sqs/aws4_request, "
+            "SignedHeaders=host, Signature=x",
+        }
+        sockets = set()
+        for _ in range(3):
+            conn.request("POST", "/", "{}", headers)
+            response = conn.getresponse()
+            assert response.status == 200 and response.getheader("Connection") is None
+            response.read()
+            sockets.add(id(conn.sock))
+        assert len(sockets) == 1  # one TCP connection served all three
+        conn.close()
+    finally:
+        server.stop()
