@@ -167,6 +167,19 @@ def _cached_condition_tokens(lex: Callable[[Any], deque[Any]]) -> Callable[[Any]
     return lexed
 
 
+def _delayed_count(queue: Queue) -> int:
+    """moto 5.2.5's ``approximate_number_of_messages_delayed`` with the clock read once per call."""
+    now = unix_time_millis()
+    return sum(1 for m in queue._messages if now < m.delayed_until)
+
+
+def _not_visible_count(queue: Queue) -> int:
+    """moto 5.2.5's ``approximate_number_of_messages_not_visible`` with the clock read once per call: the
+    local stack's progress line and drain checks ask for both counts every second."""
+    now = unix_time_millis()
+    return sum(1 for m in queue._messages if not now > m.visible_at)
+
+
 def _delete_message(queue: Queue, receipt_handle: str) -> None:
     """moto 5.2.5's ``Queue.delete_message`` in one pass over the queue instead of two, without building
     a list of each message's receipt handles to test one: the same messages are removed, the same handles
@@ -227,6 +240,8 @@ def patch_moto() -> bool:
         return False
     Queue.attributes = property(LazyQueueAttributes)  # type: ignore[assignment,method-assign]
     Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
+    Queue.approximate_number_of_messages_delayed = property(_delayed_count)  # type: ignore[method-assign,assignment]
+    Queue.approximate_number_of_messages_not_visible = property(_not_visible_count)  # type: ignore[method-assign,assignment]
     # Per request, moto's dispatcher lists its own package directory (174 entries, an isdir() each) to ask
     # whether the Host header names a service module; the directory does not change while it runs.
     modules = tuple(moto_backends.list_of_moto_modules())

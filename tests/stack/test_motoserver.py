@@ -16,7 +16,13 @@ import pytest
 from moto.sqs.models import Queue, sqs_backends
 
 from devstack.stack.aws import FAKE_CREDENTIALS, create_stack, start_moto
-from devstack.stack.motoserver import PATCHED_MOTO_VERSION, LazyQueueAttributes, _visible_messages
+from devstack.stack.motoserver import (
+    PATCHED_MOTO_VERSION,
+    LazyQueueAttributes,
+    _delayed_count,
+    _not_visible_count,
+    _visible_messages,
+)
 from devstack.stack.pipeline import REPO
 from dnsbatch.ledger import Ledger, Status
 from dnsbatch.model import Action, Change, EventRef, RecordSetKey
@@ -61,6 +67,9 @@ def test_visible_messages_equal_motos_own() -> None:
     own = Queue.messages.fget(queue)  # type: ignore[attr-defined]
     assert [m.body for m in _visible_messages(queue)] == [m.body for m in own]
     assert len(own) == 3
+    # the counts GetQueueAttributes reports, read with one clock reading per scan
+    assert _not_visible_count(queue) == queue.approximate_number_of_messages_not_visible == 2
+    assert _delayed_count(queue) == queue.approximate_number_of_messages_delayed == 1
 
 
 def test_the_patch_is_for_the_pinned_moto_only() -> None:
