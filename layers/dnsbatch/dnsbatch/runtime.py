@@ -80,9 +80,14 @@ class Runtime:
 
         settings = self.settings
         settings.require("token")
-        # The fallback makes individual calls; it paces them so that it and the batcher together stay under
-        # Cloudflare's 1,200 requests per 5 minutes (see template.yaml's concurrency reasoning).
-        interval = settings.fallback_request_interval if self.function == "fallback" else 0.0
+        # Every call of a container starts at least the interval after the one before, zone reads and
+        # lookups included: with many zones per invocation the calls of the next zone follow at once, and
+        # only this bounds a container's rate (concurrency x 1/interval; template.yaml's rate budget).
+        interval = (
+            settings.fallback_request_interval
+            if self.function == "fallback"
+            else settings.batch_change_interval
+        )
         return CloudflareClient(
             settings.api_base_url,
             self._token(),
