@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from botocore.config import Config
 
 from dnsbatch import redelivery
 from dnsbatch.config import Settings
+from dnsbatch.ledger import CONCURRENCY as LEDGER_CONCURRENCY
 from dnsbatch.ledger import Ledger
 from dnsbatch.logsafety import quiet_third_party_loggers
 from dnsbatch.telemetry import Telemetry
@@ -70,9 +72,10 @@ class Runtime:
     @cached_property
     def ledger(self) -> Ledger:
         self.settings.require("ledger_table")
-        return Ledger(
-            self.settings.ledger_table or "", boto3.client("dynamodb"), ttl_days=self.settings.ledger_ttl_days
-        )
+        # The Ledger writes from LEDGER_CONCURRENCY threads; botocore keeps 10 connections by default, so the
+        # others were opened (a TLS handshake each) and thrown away on every burst of claims or marks.
+        client = boto3.client("dynamodb", config=Config(max_pool_connections=LEDGER_CONCURRENCY))
+        return Ledger(self.settings.ledger_table or "", client, ttl_days=self.settings.ledger_ttl_days)
 
     @cached_property
     def client(self) -> CloudflareClient:
