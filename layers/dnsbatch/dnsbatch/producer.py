@@ -58,7 +58,7 @@ _SQS_REFUSED = re.compile("[\ud800-\udfff\ufffe\uffff]")
 def encode_change(change: object) -> str:
     """One change as it goes into an envelope: compact JSON, UTF-8 text kept as is (an escaped non-ASCII
     character costs up to 12 bytes), and every character SQS refuses escaped."""
-    text = json.dumps(change, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(change, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return _SQS_REFUSED.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
@@ -263,39 +263,31 @@ def prepare(
     for start in range(0, len(items), step):
         chunk = items[start : start + step]
         objs: list[object] = []
-        for _, given in chunk:
+        texts: dict[int, str] = {}  # offset in chunk -> the change as JSON
+        refused: dict[int, str] = {}
+        for offset, (_, given) in enumerate(chunk):
+            duplicates = getattr(given, "duplicates", ())
             if isinstance(given, dict) and source is not None and "source" not in given:
                 given = {**given, "source": source}  # noqa: PLW2901 - a copy; the caller's change is kept
             objs.append(given)
-        allowed = set(zones) if zones is not None else _allowed_zones(objs)
-        result = parse_message(
-            envelope(encode_change(o) for o in objs), EventRef("local-check", 0), zones=allowed
-        )
-        refused = {r.ref.index: r.reason for r in result.rejections}
-        for offset, (position, _) in enumerate(chunk):
-            duplicates = getattr(chunk[offset][1], "duplicates", ())
             if duplicates:
-                refused.setdefault(
-                    offset,
-                    f"changes[{offset}].{duplicates[0]}: appears twice in the object "
-                    "(JSON parsers disagree on which one counts)",
+                # json.loads kept the last of the two and the parser would only see that one.
+                refused[offset] = (
+                    f"{duplicates[0]}: appears twice in the object "
+                    "(JSON parsers disagree on which one counts)"
                 )
-            if offset in refused:
-                # The parser names the field inside the envelope it was given (changes[i].); the producer
-                # knows the change by its own position.
-                invalid.append(InvalidChange(position, refused[offset].replace(f"changes[{offset}].", "")))
-        keys = {c.ref.index: c.key for c in result.changes}
-        for offset, obj in enumerate(objs):
-            if offset in refused:
                 continue
-            if offset not in keys:
-                # The envelope as a whole was refused (nesting too deep to read): judge this one alone.
-                alone = parse_message(encode_change(obj), EventRef("local-check", 0), zones=allowed)
-                if not alone.changes:
-                    reason = alone.rejections[0].reason if alone.rejections else "not accepted"
-                    invalid.append(InvalidChange(chunk[offset][0], reason))
-                    continue
-                keys[offset] = alone.changes[0].key
+            try:
+                texts[offset] = encode_change(given)
+            except (ValueError, TypeError, RecursionError) as exc:
+                refused[offset] = f"change: cannot be written as JSON ({exc})"
+        allowed = set(zones) if zones is not None else _allowed_zones(objs)
+        keys = _check(texts, allowed, refused)
+        for offset, (position, _) in enumerate(chunk):
+            if offset in refused:
+                invalid.append(InvalidChange(position, refused[offset]))
+                continue
+            obj = objs[offset]
             assert isinstance(obj, dict)
             change = dict(obj)
             if "version" not in change:
@@ -303,6 +295,33 @@ def prepare(
                 assigned += 1
             ready.append(change)
     return ready, invalid, assigned
+
+
+def _check(texts: Mapping[int, str], zones: set[str], refused: dict[int, str]) -> dict[int, RecordSetKey]:
+    """Parse the changes as one envelope (one parser call for up to 10,000 changes); add the refused ones
+    to ``refused`` and return the record set of each accepted one, by offset."""
+    order = list(texts)
+    if not order:
+        return {}
+    ref = EventRef("local-check", 0)
+    result = parse_message(envelope(texts[o] for o in order), ref, zones=zones)
+    if any(not r.field.startswith("changes[") for r in result.rejections):
+        # The envelope as a whole was refused (nested too deeply to read): judge each change alone.
+        keys: dict[int, RecordSetKey] = {}
+        for offset in order:
+            alone = parse_message(texts[offset], ref, zones=zones)
+            if alone.changes:
+                keys[offset] = alone.changes[0].key
+            else:
+                refused[offset] = alone.rejections[0].reason
+        return keys
+    for rejection in result.rejections:
+        index = rejection.ref.index
+        # The parser names the field inside the envelope it was given; the producer knows the change by
+        # its own position.
+        reason = rejection.reason.replace(f"changes[{index}].", "").replace(f"changes[{index}]:", "change:")
+        refused[order[index]] = reason
+    return {order[c.ref.index]: c.key for c in result.changes}
 
 
 class _Counting:
