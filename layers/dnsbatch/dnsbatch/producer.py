@@ -305,7 +305,7 @@ def _check(texts: Mapping[int, str], zones: set[str], refused: dict[int, str]) -
         return {}
     ref = EventRef("local-check", 0)
     result = parse_message(envelope(texts[o] for o in order), ref, zones=zones)
-    if any(not r.field.startswith("changes[") for r in result.rejections):
+    if any(not (r.field or "").startswith("changes[") for r in result.rejections):
         # The envelope as a whole was refused (nested too deeply to read): judge each change alone.
         keys: dict[int, RecordSetKey] = {}
         for offset in order:
