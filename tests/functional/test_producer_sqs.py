@@ -5,6 +5,7 @@ client; the sender's-fault case is moto's own refusal."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devstack.stack.aws import FAKE_CREDENTIALS
+from dnsbatch.__main__ import main
 from dnsbatch.events import MAX_CHANGES_PER_MESSAGE
 from dnsbatch.producer import MAX_MESSAGE_BYTES, VersionClock, encode_change, publish
 
@@ -310,3 +312,40 @@ def test_the_cli_publishes_a_file_and_prints_the_summary(
     )
     received = changes_in(receive_all(sqs, queue_url, 1))
     assert len(received) == 25 and {c["source"] for c in received} == {"ci"}
+
+
+def test_the_cli_reports_and_writes_what_sqs_would_not_take(
+    moto_endpoint: str, sqs: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A queue whose MaximumMessageSize is below the envelope the kit builds by default: SQS refuses the
+    # message (the call fails whole), and the kit must say so and keep the changes.
+    small = sqs.create_queue(
+        QueueName=f"small-{uuid.uuid4().hex[:12]}", Attributes={"MaximumMessageSize": "1024"}
+    )["QueueUrl"]
+    events = tmp_path / "changes.jsonl"
+    events.write_text("".join(json.dumps(txt_change(i, filler=100)) + "\n" for i in range(20)))
+    unsent = tmp_path / "unsent.jsonl"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", FAKE_CREDENTIALS["aws_secret_access_key"])
+    monkeypatch.setenv("AWS_REGION", REGION)
+    out, err = io.StringIO(), io.StringIO()
+
+    code = main(
+        [
+            *("publish", str(events), "--queue-url", small, "--endpoint-url", moto_endpoint),
+            *("--attempts", "1", "--unsent", str(unsent)),
+        ],
+        out,
+        err,
+    )
+
+    assert code == 1
+    assert "unsent: a message of 20 changes: ClientError" in err.getvalue()
+    assert "0 sent in 0 messages" in err.getvalue() and "20 unsent in 1 messages" in err.getvalue()
+    kept = [json.loads(line) for line in unsent.read_text().splitlines()]
+    assert kept == [txt_change(i, filler=100) for i in range(20)]
+    # Publishing the kept changes to a queue that takes them delivers them all.
+    big = sqs.create_queue(QueueName=f"big-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+    again = main(["publish", str(unsent), "--queue-url", big, "--endpoint-url", moto_endpoint], out, err)
+    assert again == 0
+    assert len(changes_in(receive_all(sqs, big, 1))) == 20

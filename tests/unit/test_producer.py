@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import runpy
 import subprocess
 import sys
 import time
@@ -325,3 +326,35 @@ def test_a_change_that_is_not_json_is_invalid_on_its_own() -> None:
     assert [c["name"] for c in ready] == ["c"]
     assert [i.position for i in invalid] == ["[0]", "[1]"]
     assert all(i.reason.startswith("change: cannot be written as JSON") for i in invalid)
+
+
+def test_a_zone_that_is_not_a_name_is_invalid_and_allows_nothing() -> None:
+    items = [("[0]", {**change("a"), "zone": "bad..zone"}), ("[1]", change("b"))]
+
+    ready, invalid, _ = prepare(items, clock=VersionClock())
+
+    assert [c["name"] for c in ready] == ["b"]
+    assert [i.position for i in invalid] == ["[0]"]
+    assert invalid[0].reason.startswith("zone:")
+
+
+def test_python_m_dnsbatch_runs_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    events = tmp_path / "one.jsonl"
+    events.write_text(json.dumps(change("a")) + "\n")
+    monkeypatch.setattr(sys, "argv", ["dnsbatch", "publish", "--dry-run", str(events)])
+
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_path(str(REPO / "layers" / "dnsbatch" / "dnsbatch" / "__main__.py"), run_name="__main__")
+
+    assert exited.value.code == 0
+
+
+def test_a_change_too_large_for_any_message_is_reported_not_sent() -> None:
+    big = change("big", comment="c" * 400)
+    small = change("small")
+
+    result = producer.publish(None, "unused", [big, small], dry_run=True, max_message_bytes=300)
+
+    assert [i.position for i in result.invalid] == ["[0]"]
+    assert "more than a message of 300" in result.invalid[0].reason
+    assert result.ready == 1 and len(result.bodies) == 1

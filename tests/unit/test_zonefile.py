@@ -292,3 +292,36 @@ def test_the_cli_reports_a_zone_file_it_cannot_read(tmp_path: Path) -> None:
 
     assert code == 1 and out == ""
     assert "import-zone:" in err and "bad.zone" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (" cf_tags=,,", (None, [])),  # no tag name: nothing read, nothing invented
+        (' cf_tags=t:"not closed', (None, [("t", "not closed")])),
+        (" note cf_tags=a:1, b:2", ("note", [("a", "1"), ("b", "2")])),
+    ],
+)
+def test_odd_cf_tags_are_read_leniently(text: str, expected: tuple[str | None, list[object]]) -> None:
+    assert parse_cf_comment(text) == expected
+
+
+def test_inline_attributes_follow_quoting_origins_and_only_one_line_records() -> None:
+    text = (
+        "$ORIGIN example.com.\n"
+        "@ 300 IN SOA ns1.example.net. hostmaster.example.com. (\n"
+        "1 ; serial, at column 0 inside the parentheses\n"
+        "7200 3600 1209600 300 )\n"
+        'quote 300 IN TXT "say \\"hi; there\\"" ; the real comment\n'
+        "inherit 300 IN A 192.0.2.1\n"
+        "        300 IN A 192.0.2.2 ; an inherited owner: no attributes\n"
+        "$ORIGIN sub.example.com.\n"
+        "deep 300 IN A 192.0.2.3 ; in the sub origin\n"
+    )
+
+    events = {(e["name"], e["type"]): e for e in import_zone(text).events}
+
+    assert events["quote", "TXT"]["values"] == ['"say \\"hi; there\\""']
+    assert events["quote", "TXT"]["comment"] == "the real comment"
+    assert "comment" not in events["inherit", "A"]
+    assert events["deep.sub", "A"]["comment"] == "in the sub origin"

@@ -166,11 +166,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args, out or sys.stdout, err or sys.stderr))
-    except SystemExit as exc:
-        if isinstance(exc.code, str):
-            print(exc.code, file=err or sys.stderr)
-            return EXIT_USAGE
-        raise
+    except SystemExit as exc:  # a file that cannot be read: its message, no traceback
+        print(exc.code, file=err or sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -248,17 +248,20 @@ def prepare(
     clock: VersionClock,
     zones: Iterable[str] | None = None,
     source: str | None = None,
+    max_message_bytes: int = MAX_MESSAGE_BYTES,
 ) -> tuple[list[dict[str, Any]], list[InvalidChange], int]:
     """Check each change with the aggregator's parser (``dnsbatch.events.parse_message``) and give those
     without a ``version`` one from ``clock``, per record set in input order.
 
     ``zones`` is the deployed ``ZONES`` allowlist if the producer knows it; by default each change's own zone
-    is allowed (the aggregator still checks). Returns the changes to send (copies; explicit versions kept),
-    the invalid ones, and how many versions were assigned.
+    is allowed (the aggregator still checks). A valid change that no message of ``max_message_bytes`` can
+    carry is invalid too. Returns the changes to send (copies; explicit versions kept), the invalid ones,
+    and how many versions were assigned.
     """
     ready: list[dict[str, Any]] = []
     invalid: list[InvalidChange] = []
     assigned = 0
+    room = max_message_bytes - len(ENVELOPE_OPEN) - len(ENVELOPE_CLOSE)
     step = MAX_CHANGES_PER_MESSAGE
     for start in range(0, len(items), step):
         chunk = items[start : start + step]
@@ -293,6 +296,14 @@ def prepare(
             if "version" not in change:
                 change["version"] = clock.next(keys[offset])
                 assigned += 1
+            size = _size(encode_change(change))
+            if size > room:
+                invalid.append(
+                    InvalidChange(
+                        position, f"change: {size} bytes, more than a message of {max_message_bytes}"
+                    )
+                )
+                continue
             ready.append(change)
     return ready, invalid, assigned
 
@@ -365,9 +376,11 @@ def publish(
     clock = clock or VersionClock()
     items = [c if isinstance(c, tuple) else (f"[{i}]", c) for i, c in enumerate(changes)]
     result = PublishResult(read=len(items))
-    ready, result.invalid, result.versions_assigned = prepare(items, clock=clock, zones=zones, source=source)
-    result.ready = len(ready)
+    ready, result.invalid, result.versions_assigned = prepare(
+        items, clock=clock, zones=zones, source=source, max_message_bytes=max_message_bytes
+    )
     encoded = [encode_change(c) for c in ready]
+    result.ready = len(ready)
     groups = pack(encoded, max_bytes=max_message_bytes)
     result.bodies = [envelope(encoded[i] for i in group) for group in groups]
     fifo = queue_url.endswith(".fifo")

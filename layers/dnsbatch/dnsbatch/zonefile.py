@@ -156,7 +156,6 @@ def import_zone(
     """
     import dns.exception  # noqa: PLC0415 - lazy: the zone reader is only for producers
     import dns.name  # noqa: PLC0415
-    import dns.rdataclass  # noqa: PLC0415
     import dns.rdatatype  # noqa: PLC0415
     import dns.zone  # noqa: PLC0415
 
@@ -183,9 +182,6 @@ def import_zone(
     for name, rdataset in sorted(parsed.iterate_rdatasets(), key=lambda nr: (nr[0], nr[1].rdtype)):
         type_ = dns.rdatatype.to_text(rdataset.rdtype)
         count = len(rdataset)
-        if rdataset.rdclass != dns.rdataclass.IN:
-            result.skipped[f"records of class {dns.rdataclass.to_text(rdataset.rdclass)}"] += count
-            continue
         if type_ == "SOA":
             result.skipped["SOA record (Cloudflare manages the zone's SOA)"] += count
             continue
@@ -220,23 +216,28 @@ def import_zone(
 
 def _inline_attributes(text: str, origin: Any, notes: set[str]) -> dict[tuple[Any, int, Any], _Attributes]:
     """Inline attributes per record, read from the lines dnspython has just accepted. Only one-line records
-    carry them (as in Cloudflare's export and import); a record spread over parentheses gets none."""
+    that start with their owner name carry them (as in Cloudflare's export, which writes every owner in
+    full); a record spread over parentheses or inheriting the previous line's owner gets none."""
     import dns.exception  # noqa: PLC0415
+    import dns.name  # noqa: PLC0415
     import dns.zonefile  # noqa: PLC0415
 
     attributes: dict[tuple[Any, int, Any], _Attributes] = {}
     for line in text.splitlines():
+        if line.startswith("$ORIGIN"):
+            # Later relative owners are relative to the new origin (dnspython already accepted the line).
+            origin = dns.name.from_text(line.split()[1], origin)
+            continue
         comment = _line_comment(line)
         body = line if comment is None else line[: len(line) - len(comment) - 1]
-        if comment is None or not body.strip() or body.lstrip().startswith("$") or "(" in body:
+        if comment is None or not body[:1].strip() or body.startswith("$") or "(" in body:
             continue
         try:
             rrsets = dns.zonefile.read_rrsets(
-                body, name=None if body[:1].strip() else origin, rdclass=None, origin=origin,
-                relativize=False, default_ttl=0,
-            )  # fmt: skip
+                body, rdclass=None, origin=origin, relativize=False, default_ttl=0
+            )
         except (dns.exception.DNSException, ValueError):
-            continue
+            continue  # a line of a record spread over parentheses: not a record alone
         for rrset in rrsets:
             for rdata in rrset:
                 attributes[(rrset.name, rrset.rdtype, rdata)] = _attributes(comment, notes)
