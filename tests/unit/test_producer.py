@@ -235,11 +235,11 @@ def test_read_changes_takes_json_lines_with_envelopes_comments_and_window_separa
 
 
 def test_read_changes_takes_a_json_array_or_one_pretty_printed_document() -> None:
-    array, _ = read_changes(json.dumps([change("a"), change("b")], indent=2))
+    array, _ = read_changes(json.dumps([change("a"), change("b"), {"changes": [change("d")]}], indent=2))
     pretty, _ = read_changes(json.dumps({"changes": [change("c")]}, indent=2))
     broken, problems = read_changes("[1, 2")
 
-    assert [p for p, _ in array] == ["[0]", "[1]"]
+    assert [p for p, _ in array] == ["[0]", "[1]", "[2] changes[0]"]
     assert pretty == [("input changes[0]", change("c"))]
     assert broken == [] and problems[0].reason.startswith("not a valid JSON array")
 

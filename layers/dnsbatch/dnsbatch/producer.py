@@ -199,7 +199,7 @@ def read_changes(text: str) -> tuple[list[tuple[str, object]], list[InvalidChang
             data = _loads(stripped)
         except (ValueError, RecursionError) as exc:
             return [], [InvalidChange("input", f"not a valid JSON array ({exc})")]
-        return [(f"[{i}]", item) for i, item in enumerate(data)], []
+        return [pair for i, item in enumerate(data) for pair in _expand(f"[{i}]", item)], []
     if stripped.startswith("{") and "\n" in stripped:
         # One pretty-printed change or envelope; if it is not one JSON document, it is JSON lines.
         try:
