@@ -858,6 +858,7 @@ def run_chaos(config: ChaosConfig, *, progress: IO[str] | None = None) -> ChaosR
         logs = config.log_path.read_text()
     log_outcome_keys = _log_outcomes(logs)
     repeats = _recovered_repeats(logs)
+    plans = _plans(logs)
     expected_state = oracle(windows, out_of_band)
     checks = [
         Check("windows drained", not undrained, [f"window {n} did not drain" for n in undrained]),
@@ -898,6 +899,7 @@ def run_chaos(config: ChaosConfig, *, progress: IO[str] | None = None) -> ChaosR
         "outcomes_total": sum(outcome_kinds.values()),
         "outcome_log_lines": sum(log_outcome_keys.values()),
         "recovered_repeats": len(repeats),
+        "zone_plans": plans,
         "cloudflare_calls": dict(sorted(calls.items())),
         "cloudflare_calls_total": sum(calls.values()),
         "rate_limit": {
@@ -911,6 +913,26 @@ def run_chaos(config: ChaosConfig, *, progress: IO[str] | None = None) -> ChaosR
         "checks": {c.name: c.ok for c in checks},
     }
     return ChaosResult(config, windows, checks, summary, outcome_keys, log_outcome_keys)
+
+
+def _plans(logs: str) -> dict[str, int]:
+    """How the batcher's plans were made: from the Ledger's knowledge of the zone or from a zone read, and
+    how many batches planned from knowledge were refused as stale (read, re-planned, resent)."""
+    counts = {"from knowledge": 0, "from a read": 0, "stale knowledge refused": 0}
+    for line in logs.splitlines():
+        if "zone planned" not in line and "knowledge refused" not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict):
+            continue
+        if entry.get("message") == "zone planned":
+            counts["from knowledge" if entry.get("from_knowledge") else "from a read"] += 1
+        elif str(entry.get("message", "")).startswith("batch planned from the Ledger's knowledge refused"):
+            counts["stale knowledge refused"] += 1
+    return counts
 
 
 def _recovered_repeats(logs: str) -> set[tuple[str, int]]:
@@ -1037,6 +1059,8 @@ def format_summary(result: ChaosResult, *, detail_lines: int = 40) -> str:
     oob = ", ".join(f"{k} {v}" for k, v in s["out_of_band"].items()) or "none"
     forced = ", ".join(str(n) for n in s["forced_read_windows"]) or "none"
     out.append(f"out of band        {oob}; knowledge aged before windows {forced}")
+    plans = ", ".join(f"{k} {v}" for k, v in s["zone_plans"].items())
+    out.append(f"zone plans         {plans}")
     out.append(f"invocations        {s['invocations']}")
     for point in s["kill_points"]:
         out.append(f"    killed {point}")

@@ -206,22 +206,46 @@ def test_a_run_that_died_after_its_batch_leaves_the_knowledge_untrusted(parts: P
     assert loaded is not None and loaded.writing is None
 
 
-def test_the_fallbacks_individual_writes_invalidate_the_knowledge(parts: Parts) -> None:
+def test_the_fallbacks_individual_writes_make_their_name_dirty_until_the_next_read(parts: Parts) -> None:
     w = Windows(parts)
-    w.run(change("www", ["192.0.2.1"], version=1))
-    assert KnowledgeStore(w.ledger).load(ZONE) is not None
+    w.run(change("www", ["192.0.2.1"], version=1), change("api", ["192.0.2.2"], version=1))
     # WHEN the fallback writes a name with individual calls
     name = change("www", ["192.0.2.3"], version=2)
     w.ledger.claim(name)
     deps = replace(parts.fallback_deps(fallback_request_interval=0.0), ledger=w.ledger)
     process_request(queues.FallbackRequest((name,), "cs-x", 0, "refused"), deps, time.monotonic() + 60)
     assert contents(parts, "www") == ["192.0.2.3"]
-    # THEN the knowledge is gone, and the next window reads the zone
-    assert KnowledgeStore(w.ledger).load(ZONE) is None
-    _, calls = w.run(change("www", ["192.0.2.3"], version=3))
-    assert calls == {LIST: 1}
-    _, calls = w.run(change("www", ["192.0.2.4"], version=4))
+    loaded = KnowledgeStore(w.ledger).load(ZONE)
+    assert loaded is not None and loaded.dirty == {f"www.{ZONE}"}
+    # THEN a window of other names still plans from knowledge
+    _, calls = w.run(change("api", ["192.0.2.4"], version=2))
     assert calls == {BATCH: 1}
+    # AND one that changes that name reads the zone first, which makes the name clean again
+    summary, calls = w.run(change("www", ["192.0.2.3"], version=3))
+    assert calls == {LIST: 1} and summary.unchanged == 1
+    loaded = KnowledgeStore(w.ledger).load(ZONE)
+    assert loaded is not None and loaded.dirty == frozenset()
+    _, calls = w.run(change("www", ["192.0.2.5"], version=4))
+    assert calls == {BATCH: 1}
+    assert contents(parts, "www") == ["192.0.2.5"]
+
+
+def test_a_fallback_write_during_a_zone_read_keeps_its_name_dirty(parts: Parts) -> None:
+    w = Windows(parts)
+    store = KnowledgeStore(w.ledger)
+    w.run(change("www", ["192.0.2.1"], version=1))
+    store.dirty(ZONE, [f"www.{ZONE}"])
+    loaded = store.load(ZONE)
+    assert loaded is not None
+    # GIVEN a zone read that started before the fallback dirtied the name again (a write in between)
+    basis = w.clock.now - 1
+    w.clock.now += 1
+    store.dirty(ZONE, [f"www.{ZONE}"])
+    # WHEN that read is stored, asking to clean the names it saw
+    assert store.store(ZONE, loaded.records, basis=basis, read_at=basis, clean=loaded.dirty)
+    # THEN the name stays dirty: the read may predate the write
+    after = store.load(ZONE)
+    assert after is not None and after.dirty == {f"www.{ZONE}"} and after.read_at == basis
 
 
 def test_a_zone_read_interval_of_zero_reads_every_window(parts: Parts) -> None:

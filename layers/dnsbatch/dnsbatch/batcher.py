@@ -419,6 +419,7 @@ class _Apply:
     basis: float = 0.0  # wall-clock time of the read or load this run's picture of the zone starts from
     read_at: float | None = None  # when this run listed the zone (None: it planned from knowledge)
     marked: bool = False  # the Ledger's knowledge is marked as being written by this run
+    clean: frozenset[str] = frozenset()  # dirty names (the fallback wrote them) this run's read saw again
 
     def run(self, changes: Sequence[Change]) -> None:
         deps, settings = self.deps, self.deps.settings
@@ -427,10 +428,13 @@ class _Apply:
             self.store = KnowledgeStore(deps.ledger)
         self.basis = deps.ledger.clock()
         known = self.store.load(self.zone) if self.store is not None else None
-        if known is not None and known.fresh(self.basis, settings.zone_read_interval):
+        names = {c.key.name for c in changes}
+        if known is not None and known.covers(names, self.basis, settings.zone_read_interval):
             self.summary.planned_from_knowledge = True
             current = list(known.records)
         else:
+            # Names the fallback wrote since the last read: this read sees them as they are now.
+            self.clean = known.dirty if known is not None else frozenset()
             current = self._read()
         try:
             run = self._plan_and_send(
@@ -550,7 +554,12 @@ class _Apply:
         assert self.store is not None
         if self.read_at is not None:
             return self.store.store(
-                self.zone, current, basis=self.basis, read_at=self.read_at, writing=self.run_id
+                self.zone,
+                current,
+                basis=self.basis,
+                read_at=self.read_at,
+                writing=self.run_id,
+                clean=self.clean,
             )
         self.store.mark_writing(self.zone, self.run_id)
         return True
@@ -558,13 +567,24 @@ class _Apply:
     def _keep(self, run: _ZoneRun) -> None:
         """Store what the run knows of the zone now: the read it planned from, with every committed batch
         answer folded in."""
-        if self.store is None or run.records is None:
+        if self.store is None:
             return
-        records = list(run.records.values())
-        if self.marked:
-            self.store.store(self.zone, records, basis=self.basis, read_at=self.read_at, release=self.run_id)
-        elif self.read_at is not None:
-            self.store.store(self.zone, records, basis=self.basis, read_at=self.read_at)
+        if run.records is not None:
+            records = list(run.records.values())
+            clean = self.clean if self.read_at is not None else ()
+            if self.marked:
+                self.store.store(
+                    self.zone,
+                    records,
+                    basis=self.basis,
+                    read_at=self.read_at,
+                    release=self.run_id,
+                    clean=clean,
+                )
+            elif self.read_at is not None:
+                self.store.store(self.zone, records, basis=self.basis, read_at=self.read_at, clean=clean)
+        # Names handed to the fallback: its individual writes will change them behind this snapshot.
+        self.store.dirty(self.zone, run.diverted)
 
 
 def _guard(plan: ZonePlan, current: Sequence[Record], deps: BatcherDeps, summary: ZoneSummary) -> ZonePlan:

@@ -92,11 +92,12 @@ def process_request(request: queues.FallbackRequest, deps: FallbackDeps, deadlin
     policy = PlanPolicy(owner_id=deps.settings.owner_id, adopt=deps.settings.adopt_unowned, paid=zone.paid)
     converge = _Converge(deps, zone.id, request, policy, deadline, result)
     # The batcher plans from what the Ledger knows of the zone's records (docs/record-knowledge.md); the
-    # individual writes below change them behind its back, so that knowledge is dropped before they start
-    # (no batcher trusts it while they run) and again after (no snapshot read meanwhile survives them).
+    # individual writes below change this name behind its back, so the name is marked dirty before they
+    # start (no batcher plans it from knowledge while they run) and again after (a zone read that started
+    # in between cannot make it clean).
     knowledge = None if deps.settings.dry_run else KnowledgeStore(deps.ledger)
     if knowledge is not None:
-        knowledge.invalidate(request.zone)
+        knowledge.dirty(request.zone, [request.name])
     try:
         converge.run(work)
         applied = [c for c in work if result.outcomes.get(c.key) is Outcome.APPLIED]
@@ -104,7 +105,7 @@ def process_request(request: queues.FallbackRequest, deps: FallbackDeps, deadlin
             converge.catch_up(applied)
     finally:
         if knowledge is not None:
-            knowledge.invalidate(request.zone)
+            knowledge.dirty(request.zone, [request.name])
     return result
 
 
