@@ -109,12 +109,13 @@ def test_a_record_cloudflare_rejects_is_isolated_by_bisection_and_blocks_nothing
     attrs = {k: v["StringValue"] for k, v in parked[0]["MessageAttributes"].items()}
     assert attrs["stage"] == "fallback" and "bad-one.example.com" in attrs["record_set"] and attrs["cf_code"]
     assert p.outcome_counts() == {"applied": 5, "failed": 1}
-    # AND the next window's valid changes go through as one batch again
+    # AND the next window's valid changes go through as one batch again, planned from what the Ledger
+    # knows of the zone: only the name the fallback wrote needs a read before it is changed again
     p.emulator.reset_counters()
     p.publish([change(f"ok{i}", [f"198.51.100.{i}"], version=2) for i in range(5)])
     assert p.drain(120).idle
     calls = p.emulator.counters()
-    assert calls[BATCH] == 1 and calls[LIST] == 1 and individual_calls(calls) == 0
+    assert calls[BATCH] == 1 and LIST not in calls and individual_calls(calls) == 0
     assert [rrset(p, f"ok{i}") for i in range(5)] == [[f"198.51.100.{i}"] for i in range(5)]
 
 
