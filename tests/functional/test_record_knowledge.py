@@ -280,3 +280,17 @@ def test_knowledge_keeps_records_as_cloudflare_returned_them(parts: Parts) -> No
     assert by_type["MX"].priority == 10 and by_type["MX"].content == "mx.example.net"
     assert all(marker(OWNER) in (r.comment or "") for r in loaded.records)
     assert {r.id for r in loaded.records} == {r["id"] for r in parts.emulator.records(ZONE)}
+
+
+def test_a_zone_too_big_for_one_item_is_read_every_window(
+    parts: Parts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a snapshot over the item size budget (here: a budget of 10 bytes)
+    monkeypatch.setattr("dnsbatch.ledger.MAX_SNAPSHOT_BYTES", 10)
+    w = Windows(parts)
+    for v in range(1, 3):
+        _, calls = w.run(change("www", [f"192.0.2.{v}"], version=v))
+        # THEN nothing is kept and each window reads the zone, as before record knowledge
+        assert calls == {LIST: 1, BATCH: 1}
+    assert KnowledgeStore(w.ledger).load(ZONE) is None
+    assert contents(parts, "www") == ["192.0.2.2"]

@@ -520,9 +520,8 @@ class _Apply:
         )
         records = {r.id: r for r in current} if self.store is not None else None
         if records is not None and plan.operations and not self.marked:
-            self.marked = self._mark(current)
-            if not self.marked:
-                records = None  # a fallback wrote meanwhile: store nothing at the end, the next run reads
+            self._mark(current)
+            self.marked = True
         run = _ZoneRun(
             deps=deps,
             zone=self.zone,
@@ -547,13 +546,13 @@ class _Apply:
 
     # -- the Ledger's knowledge -------------------------------------------------------------------------
 
-    def _mark(self, current: Sequence[Record]) -> bool:
+    def _mark(self, current: Sequence[Record]) -> None:
         """Before the first batch call: the stored knowledge is not to be trusted until ``_keep`` (a run that
         dies between a committed batch and its final write leaves the mark, and the next run reads).
         A run that has just read the zone stores the read in the same write."""
         assert self.store is not None
         if self.read_at is not None:
-            return self.store.store(
+            self.store.store(
                 self.zone,
                 current,
                 basis=self.basis,
@@ -561,8 +560,8 @@ class _Apply:
                 writing=self.run_id,
                 clean=self.clean,
             )
-        self.store.mark_writing(self.zone, self.run_id)
-        return True
+        else:
+            self.store.mark_writing(self.zone, self.run_id)
 
     def _keep(self, run: _ZoneRun) -> None:
         """Store what the run knows of the zone now: the read it planned from, with every committed batch
