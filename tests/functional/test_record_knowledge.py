@@ -294,3 +294,28 @@ def test_a_zone_too_big_for_one_item_is_read_every_window(
         assert calls == {LIST: 1, BATCH: 1}
     assert KnowledgeStore(w.ledger).load(ZONE) is None
     assert contents(parts, "www") == ["192.0.2.2"]
+
+
+def test_a_run_dying_between_its_batch_and_its_final_write_makes_the_next_run_read(
+    parts: Parts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = Windows(parts)
+    w.run(change("www", ["192.0.2.1"], version=1))
+    # GIVEN a run planned from knowledge that dies after its batch committed, before storing what it learnt
+    real_store = KnowledgeStore.store
+
+    def dying_store(self: KnowledgeStore, *args: Any, **kwargs: Any) -> bool:
+        if kwargs.get("release"):
+            raise RuntimeError("killed before the final write")
+        return real_store(self, *args, **kwargs)
+
+    monkeypatch.setattr(KnowledgeStore, "store", dying_store)
+    with pytest.raises(RuntimeError):
+        w.run(change("www", ["192.0.2.2"], version=2))
+    monkeypatch.setattr(KnowledgeStore, "store", real_store)
+    assert contents(parts, "www") == ["192.0.2.2"]
+    # WHEN a later change asks for the value the stored knowledge still holds
+    summary, calls = w.run(change("www", ["192.0.2.1"], version=3))
+    # THEN that run does not trust it (the dead run's mark is still there): it reads, and sends the change
+    assert calls == {LIST: 1, BATCH: 1} and not summary.planned_from_knowledge
+    assert contents(parts, "www") == ["192.0.2.1"]
