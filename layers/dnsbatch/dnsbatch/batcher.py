@@ -1,6 +1,9 @@
-"""Batcher: one zone's change sets → one zone read, a plan, chunks, one batch call per chunk.
+"""Batcher: one zone's change sets → its current records, a plan, chunks, one batch call per chunk.
 
-Per zone and window the Cloudflare cost is one paged read plus one batch call per chunk. A chunk
+The current records come from what the Ledger knows of the zone (the last read, updated from every batch
+answer) while that is fresh, else from one paged zone read (docs/record-knowledge.md): per zone and window
+the Cloudflare cost is one batch call per chunk, plus a read when knowledge is stale. A batch planned from
+knowledge that Cloudflare refuses is first read and re-planned, once, then bisected as below. A chunk
 Cloudflare refuses (4xx) is bisected: split into two halves by names and each half sent again as a batch,
 recursively, until the refused names are isolated; only a part of one name that is still refused goes to
 the fallback, one message per name (docs/bisection.md). A rate-limited or failing chunk is retried as a
