@@ -8,8 +8,10 @@ SAM_VENV := .venv-sam
 # The emulator's defaults for `make emulator`; override on the command line: make emulator PORT=9000 ZONES=...
 PORT ?= 8787
 ZONES ?= example.com=free
-# `make run` options: EVENTS (a file of change events), REPORT (write the JSON report there), ARGS (more flags).
+# `make run` options: EVENTS (a file of change events, or a zone file: *.zone, *.db), ZONE_FILE (a zone file
+# of any name, e.g. a Cloudflare export, imported as upserts), REPORT (write the JSON report there), ARGS.
 EVENTS ?=
+ZONE_FILE ?=
 REPORT ?=
 ARGS ?=
 # `make run-volume` options: VOLUME is MESSAGES[xWINDOWS[xCHANGES]] of the generated stream.
@@ -62,7 +64,7 @@ emulator: venv ## run the Cloudflare emulator alone: make emulator PORT=8787 ZON
 	$(PY) -m devstack.emulator --port $(PORT) $(foreach z,$(ZONES),--zone $(z))
 
 run: venv ## the main job on the embedded default: local AWS + Cloudflare emulator, sample events, report
-	$(PY) -m devstack.stack run $(if $(EVENTS),--events $(EVENTS)) $(if $(REPORT),--report $(REPORT)) $(ARGS)
+	$(PY) -m devstack.stack run $(if $(EVENTS),--events $(EVENTS)) $(if $(ZONE_FILE),--events $(ZONE_FILE) --zone-file) $(if $(REPORT),--report $(REPORT)) $(ARGS)
 
 run-volume: venv ## make run on a generated stream on a paid-plan zone: make run-volume VOLUME=3000 (2500x4, 250x4x10)
 	$(PY) -m devstack.stack run --generate $(VOLUME) --zone example.com=pro --context-time-scale 1 $(if $(REPORT),--report $(REPORT)) $(ARGS)

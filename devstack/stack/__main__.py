@@ -55,6 +55,29 @@ def read_windows(path: Path) -> list[list[str]]:
     return [w for w in windows if w]
 
 
+# Read as a zone file (through the producer kit's import-zone) rather than as events: `--zone-file`, or these.
+ZONE_FILE_SUFFIXES = (".zone", ".db")
+
+
+def zone_file_window(path: Path) -> tuple[str, list[str]]:
+    """A zone file as one window: the zone's name and the envelopes of its upserts, packed as
+    `python -m dnsbatch import-zone FILE | python -m dnsbatch publish` sends them (versions left to the
+    SentTimestamp default)."""
+    from dnsbatch import producer, zonefile  # noqa: PLC0415 - only when a zone file is the source
+
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SystemExit(f"{path}: cannot read the zone file ({exc.strerror or exc})") from None
+    try:
+        imported = zonefile.import_zone(text, filename=str(path))
+    except zonefile.ZoneFileError as exc:
+        raise SystemExit(f"{path}: not a zone file dnspython can read ({exc})") from None
+    print(imported.summary(), file=sys.stderr)
+    encoded = [producer.encode_change(event) for event in imported.events]
+    return imported.zone, [producer.envelope(encoded[i] for i in group) for group in producer.pack(encoded)]
+
+
 def parse_zone(text: str) -> ZoneSpec:
     name, _, plan = text.partition("=")
     return ZoneSpec(name.strip().lower(), plan=(plan.strip().lower() or "free"))
@@ -103,7 +126,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     events = _generated_events(args) if args.generate else Path(args.events)
     if events.resolve().is_relative_to(Path.cwd()):
         events = events.resolve().relative_to(Path.cwd())
-    windows = read_windows(events)
+    if args.zone_file or events.suffix in ZONE_FILE_SUFFIXES:
+        zone_name, bodies = zone_file_window(events)
+        windows = [bodies]
+        # The emulator serves the zone the file describes (Free plan) unless --zone says otherwise.
+        args.zone = args.zone or [zone_name]
+    else:
+        windows = read_windows(events)
     log_path = Path(args.logs)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     options = PipelineOptions(
@@ -266,6 +295,12 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="publish a stream of events through the whole local pipeline and report")
     run.add_argument(
         "--events", default=str(DEFAULT_EVENTS), help="JSON lines ('---' between windows) or a JSON array"
+    )
+    run.add_argument(
+        "--zone-file",
+        action="store_true",
+        help="--events is a zone file (BIND or a Cloudflare export; implied by .zone and .db): its record"
+        " sets are imported as upserts (python -m dnsbatch import-zone) and published as one window",
     )
     run.add_argument(
         "--generate",

@@ -199,7 +199,30 @@ def check_zones(lines: tuple[str, ...]) -> None:
     assert {m[1] for m in rows} == {"1", "2"}, "both 1 and 2 calls per window are reported"
 
 
+def check_knowledge(lines: tuple[str, ...]) -> None:
+    head = re.match(r"^knowledge: zone of [\d,]+ A records .*, (\d+) windows of (\d+) changed", lines[0])
+    assert head, lines[0]
+    windows = int(head[1])
+    row = re.compile(
+        r"^  (read every window \(interval 0\)|knowledge \(interval 600 s\)) +(\d+) +(\d+) +(\d+) "
+        r"+([\d.]+) +([\d.]+)x +(\d+)$"
+    )
+    rows = [m for m in (row.match(line) for line in lines) if m]
+    assert [m[1].split()[0] for m in rows] == ["read", "knowledge"], lines
+    read, known = rows
+    for m in rows:
+        calls, reads, batches = int(m[2]), int(m[3]), int(m[4])
+        assert calls == reads + batches, m[0]
+        assert abs(_num(m[5]) - calls / windows) <= 0.006, m[0]
+        assert _ratio_fits(m[6], m[5], read[5]), m[0]
+        assert abs(int(m[7]) - 240 / _num(m[5])) <= 1, m[0]  # 1,200 calls per 5 minutes, a window a minute
+    # reading every window costs a read per window; knowledge reads at most once per 10 windows (600 s)
+    assert int(read[3]) == windows and int(known[3]) <= math.ceil(windows / 10)
+    assert int(read[4]) == int(known[4]) and int(known[2]) < int(read[2])
+
+
 CHECKS: dict[str, Callable[[tuple[str, ...]], None]] = {
+    "bench_knowledge": check_knowledge,
     "bench_calls": check_calls,
     "bench_events": check_events,
     "bench_plan": check_plan,
@@ -226,6 +249,7 @@ def test_benchmark_figures_have_units_and_agree_with_each_other(name: str) -> No
         ("bench_plan", "plan: plan_zone:", lambda s: re.sub(r"\(([\d.]+)x", "(99.0x", s)),
         ("bench_imports", "  functions/batcher/", lambda s: re.sub(r" ([\d.]+)x", " 9.99x", s, count=1)),
         ("bench_zones", "  2 calls/window", lambda s: s.replace("calls per window ", "pacing ", 1)),
+        ("bench_knowledge", "  knowledge (interval", lambda s: re.sub(r" ([\d.]+)x", " 1.00x", s, count=1)),
     ],
 )
 def test_the_checks_refuse_a_figure_that_lost_its_unit_or_its_sense(

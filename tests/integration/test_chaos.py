@@ -25,6 +25,7 @@ from devstack.stack.chaos import (
     Event,
     KillAt,
     Message,
+    OutOfBand,
     Window,
     format_summary,
     oracle,
@@ -119,6 +120,19 @@ def test_short_chaos_run_counts_every_event_exactly_once(short_run: ChaosResult)
 def test_short_chaos_run_ends_with_the_oracles_zones(short_run: ChaosResult) -> None:
     check = short_run.check("zones match the oracle")
     assert check.ok, "\n".join(check.detail[:30])
+
+
+@pytest.mark.slow
+def test_short_chaos_run_edits_records_out_of_band_and_plans_from_knowledge(short_run: ChaosResult) -> None:
+    # Every kind of out-of-band edit was made where the oracle expected it ...
+    assert set(short_run.summary["out_of_band"]) == {"edit", "delete", "cname"}
+    check = short_run.check("out-of-band edits made")
+    assert check.ok, "\n".join(check.detail)
+    # ... and zones were planned from knowledge as well as from reads, and knowledge found stale (a deleted
+    # record, a CNAME added) was read and re-planned
+    plans = short_run.summary["zone_plans"]
+    assert plans["from knowledge"] > 0 and plans["from a read"] > 0
+    assert plans["stale knowledge refused"] > 0
 
 
 # ------------------------------------------------------------------------------- minimised scenarios
@@ -305,3 +319,33 @@ def test_the_oracle_follows_the_contract_not_the_code() -> None:
         ("z.example", "cf-reject-1", "A"): None,
     }
     assert oracle([w0, w1])[("z.example", "flip-1", "A")] is None
+
+
+def test_the_oracle_follows_out_of_band_edits() -> None:
+    def ev(name: str, version: int, values: tuple[str, ...] | None) -> Event:
+        action = "upsert" if values else "delete"
+        return Event("z.example", name, "A", action, values, 300, version, f"{name}{version}")
+
+    def window(number: int, *events: Event) -> Window:
+        return Window(number, [Message(list(events), "new")], FaultConfig(), (), False)
+
+    windows = [
+        window(0, ev("r1", 1, ("192.0.2.1",)), ev("r2", 1, ("192.0.2.2",))),
+        window(1, ev("r1", 2, ("192.0.2.3",)), ev("r3", 1, ("192.0.2.4",))),
+        window(2, ev("r3", 2, ("192.0.2.5",))),
+    ]
+    edits = [
+        # r1's record edited before window 1, which rewrites it: window 1's state wins
+        OutOfBand(1, "edit", ("z.example", "r1", "A"), (("198.51.100.1",), 300), "192.0.2.1", "198.51.100.1"),
+        # r2's deleted before window 1, and nothing touches r2 again: it stays deleted
+        OutOfBand(1, "delete", ("z.example", "r2", "A"), None, "192.0.2.2"),
+        # a CNAME on r3 before window 1: r3's upserts are refused from then on, the CNAME stays
+        OutOfBand(1, "cname", ("z.example", "r3", "CNAME"), (("t.example.net",), 1), new="t.example.net"),
+    ]
+    assert oracle(windows, edits) == {
+        ("z.example", "r1", "A"): (("192.0.2.3",), 300),
+        ("z.example", "r2", "A"): None,
+        ("z.example", "r3", "A"): None,
+        ("z.example", "r3", "CNAME"): (("t.example.net",), 1),
+    }
+    assert oracle(windows)[("z.example", "r3", "A")] == (("192.0.2.5",), 300)

@@ -33,6 +33,7 @@ TEMPLATE = ROOT / "template.yaml"
 
 # Every variable the code reads from the environment (docs/architecture.md#configuration).
 REQUIRED_ENV = {
+    "ZONE_READ_INTERVAL",
     "MASS_CHANGE_THRESHOLD",
     "MASS_CHANGE_MIN_RECORDS",
     "RETRY_BACKOFF_BASE",

@@ -240,3 +240,13 @@ def test_token_never_appears_in_the_settings_repr() -> None:
     assert settings.api_token == TOKEN
     assert TOKEN not in repr(settings)
     assert TOKEN not in str(settings)
+
+
+def test_zone_read_interval_defaults_to_ten_minutes_and_zero_means_every_window() -> None:
+    assert Settings.from_env({}).zone_read_interval == 600.0
+    assert Settings.from_env({"ZONE_READ_INTERVAL": "0"}).zone_read_interval == 0.0
+    assert Settings.from_env({"ZONE_READ_INTERVAL": "900"}).zone_read_interval == 900.0
+    with pytest.raises(ConfigError, match=r"ZONE_READ_INTERVAL: 90000\.0 is out of range"):
+        Settings.from_env({"ZONE_READ_INTERVAL": "90000"})
+    with pytest.raises(ConfigError, match="ZONE_READ_INTERVAL"):
+        Settings.from_env({"ZONE_READ_INTERVAL": "soon"})

@@ -57,6 +57,9 @@ LAYERS: list[tuple[str, set[str]]] = [
         },
     ),
     ("runtime", {"dnsbatch.runtime"}),
+    # The producer kit: used by producers and the CLI, never by the handlers (tests/unit/test_producer.py
+    # checks that no handler loads it).
+    ("producer kit", {"dnsbatch.producer", "dnsbatch.zonefile", "dnsbatch.__main__"}),
     ("handlers", {"functions"}),
 ]
 # Listed as a whole: every module inside them is in the package's layer.

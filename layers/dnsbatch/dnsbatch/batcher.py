@@ -1,6 +1,9 @@
-"""Batcher: one zone's change sets → one zone read, a plan, chunks, one batch call per chunk.
+"""Batcher: one zone's change sets → its current records, a plan, chunks, one batch call per chunk.
 
-Per zone and window the Cloudflare cost is one paged read plus one batch call per chunk. A chunk
+The current records come from what the Ledger knows of the zone (the last read, updated from every batch
+answer) while that is fresh, else from one paged zone read (docs/record-knowledge.md): per zone and window
+the Cloudflare cost is one batch call per chunk, plus a read when knowledge is stale. A batch planned from
+knowledge that Cloudflare refuses is first read and re-planned, once, then bisected as below. A chunk
 Cloudflare refuses (4xx) is bisected: split into two halves by names and each half sent again as a batch,
 recursively, until the refused names are isolated; only a part of one name that is still refused goes to
 the fallback, one message per name (docs/bisection.md). A rate-limited or failing chunk is retried as a
@@ -21,12 +24,12 @@ from dnsbatch import guard, queues
 from dnsbatch.chunk import chunk_operations, names_of, split_by_names
 from dnsbatch.cloudflare.client import CloudflareClient
 from dnsbatch.cloudflare.errors import AuthenticationError, RejectedError
-from dnsbatch.cloudflare.types import Record
+from dnsbatch.cloudflare.types import BatchResult, Record, Zone
 from dnsbatch.coalesce import coalesce
 from dnsbatch.config import Settings
 from dnsbatch.guard import GuardPolicy
-from dnsbatch.ledger import Ledger, Status
-from dnsbatch.model import Change, Chunk, Outcome, RecordSetKey
+from dnsbatch.ledger import KnowledgeStore, Ledger, Status
+from dnsbatch.model import Change, Chunk, OpKind, Outcome, RecordSetKey
 from dnsbatch.outcomes import finish, reject, still_held
 from dnsbatch.plan import PlanPolicy, ZonePlan, plan_zone
 from dnsbatch.telemetry import Telemetry
@@ -39,6 +42,15 @@ MAX_REREADS = 2
 
 class TimeBudgetExceeded(Exception):
     """Not enough of the invocation's time is left to start the next step safely."""
+
+
+class _StaleKnowledge(Exception):
+    """A batch planned from the Ledger's knowledge of the zone was refused: the knowledge may be stale."""
+
+    def __init__(self, error: RejectedError) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.run: _ZoneRun | None = None  # the run it stopped, with what it had not applied yet
 
 
 @dataclass
@@ -71,6 +83,8 @@ class ZoneSummary:
     fallbacks: int = 0
     fallback_names: int = 0
     requeued: int = 0
+    planned_from_knowledge: bool = False  # no zone read: planned from what the Ledger knows of its records
+    stale_rereads: int = 0  # a batch planned from that knowledge was refused: read, re-planned, sent again
 
 
 @dataclass
@@ -104,6 +118,11 @@ class _ZoneRun:
     diverted: set[str] = field(default_factory=set)  # names handed to the fallback
     work: deque[_Part] = field(default_factory=deque)
     progressed: bool = False
+    # The zone's records as this run knows them (by id), kept up to date with every batch answer so the
+    # Ledger's copy can be stored at the end (docs/record-knowledge.md); None when knowledge is off.
+    records: dict[str, Record] | None = None
+    # Planned from that knowledge rather than a read: a refusal first means "read and plan again".
+    from_knowledge: bool = False
 
     def run(self, chunks: Sequence[Chunk]) -> None:
         self.work.extend(_Part(c) for c in chunks)
@@ -121,6 +140,11 @@ class _ZoneRun:
                 try:
                     self._send(part)
                 except RejectedError as exc:
+                    if self.from_knowledge:
+                        # Cloudflare's batch is one transaction: the refusal changed nothing. Before
+                        # bisecting, make sure it is not about our own outdated picture of the zone.
+                        self.work.appendleft(part)
+                        raise _StaleKnowledge(exc) from exc
                     if exc.after_ambiguous and self.summary.rereads < MAX_REREADS:
                         self._reread(part, exc)
                         continue
@@ -166,8 +190,9 @@ class _ZoneRun:
         if self.summary.batch_calls:
             deps.sleep(deps.settings.batch_change_interval)
         self.summary.batch_calls += 1
-        deps.client.batch(self.zone_id, body, deadline=self.deadline)
+        result = deps.client.batch(self.zone_id, body, deadline=self.deadline)
         self.progressed = True
+        self._learn(chunk, result)
         tel.count("ChunksApplied")
         tel.logger.info(
             "chunk applied",
@@ -179,6 +204,22 @@ class _ZoneRun:
             },
         )
         self._applied(chunk)
+
+    def _learn(self, chunk: Chunk, result: BatchResult) -> None:
+        """Fold a committed batch into what the run knows of the zone: Cloudflare's answer holds each
+        patched, put and posted record as it stored it."""
+        if self.records is None:
+            return
+        for op in chunk.operations:
+            if op.kind is OpKind.DELETE and op.record_id:
+                self.records.pop(op.record_id, None)
+        for record in (*result.patches, *result.puts, *result.posts):
+            self.records[record.id] = record
+        expected = sum(1 for op in chunk.operations if op.kind is not OpKind.DELETE)
+        if len(result.patches) + len(result.puts) + len(result.posts) != expected:
+            # An answer that does not list every written record (an older API, a proxy): what we know is
+            # incomplete, so the next run reads the zone.
+            self.records = None
 
     def _applied(self, chunk: Chunk, reason: str | None = None) -> None:
         self.pending.subtract(op.key for op in chunk.operations)
@@ -262,6 +303,8 @@ class _ZoneRun:
             extra={"chunk": part.chunk.index, "record_sets": len(changes), "error": str(exc)},
         )
         current = deps.client.list_records(self.zone_id, deadline=self.deadline)
+        if self.records is not None:
+            self.records = {r.id: r for r in current}
         plan = plan_zone(changes, current, self.policy)
         # Already in place: our lost attempt applied them.
         self.summary.applied += finish(
@@ -331,7 +374,7 @@ def process_zone(
     """Apply everything the change sets ask for one zone. Raises (so the caller reports the zone's messages
     failed) when Cloudflare is rate limiting or failing past the deadline; what was applied before that is
     recorded in the Ledger, so the retry only does the rest."""
-    tel, settings = deps.telemetry, deps.settings
+    tel = deps.telemetry
     summary = ZoneSummary(zone=zone)
     changeset_id = ",".join(sorted({cs.changeset_id for cs in changesets}))
     tel.logger.append_keys(zone=zone, changeset_id=changeset_id)
@@ -355,26 +398,120 @@ def process_zone(
         if zone_obj is None:
             summary.rejected += len(changes)
             return summary
-        current = deps.client.list_records(zone_obj.id, deadline=deadline)
+        _Apply(deps, zone, zone_obj, changeset_id, deadline, summary).run(changes)
+        tel.logger.info("zone finished", extra=asdict(summary))
+        return summary
+    finally:
+        tel.logger.remove_keys(["zone", "changeset_id"])
+
+
+@dataclass
+class _Apply:
+    """One zone's changes in one invocation: where its current records come from (the Ledger's knowledge
+    while it is fresh, else a zone read), the plan, the batch calls, and the knowledge stored back at the
+    end (docs/record-knowledge.md)."""
+
+    deps: BatcherDeps
+    zone: str
+    zone_obj: Zone
+    changeset_id: str
+    deadline: float
+    summary: ZoneSummary
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    store: KnowledgeStore | None = None
+    basis: float = 0.0  # wall-clock time of the read or load this run's picture of the zone starts from
+    read_at: float | None = None  # when this run listed the zone (None: it planned from knowledge)
+    marked: bool = False  # the Ledger's knowledge is marked as being written by this run
+    clean: frozenset[str] = frozenset()  # dirty names (the fallback wrote them) this run's read saw again
+
+    def run(self, changes: Sequence[Change]) -> None:
+        deps, settings = self.deps, self.deps.settings
+        # Dry run writes nothing, and sends nothing that could show knowledge to be stale: it always reads.
+        if settings.zone_read_interval > 0 and not settings.dry_run:
+            self.store = KnowledgeStore(deps.ledger)
+        self.basis = deps.ledger.clock()
+        known = self.store.load(self.zone) if self.store is not None else None
+        names = {c.key.name for c in changes}
+        if known is not None and known.covers(names, self.basis, settings.zone_read_interval):
+            self.summary.planned_from_knowledge = True
+            current = list(known.records)
+        else:
+            # Names the fallback wrote since the last read: this read sees them as they are now.
+            self.clean = known.dirty if known is not None else frozenset()
+            current = self._read()
+        try:
+            run = self._plan_and_send(
+                changes, current, from_knowledge=known is not None and self.read_at is None
+            )
+        except _StaleKnowledge as stale:
+            run = self._again(stale)
+        self._keep(run)
+
+    def _read(self) -> list[Record]:
+        self.basis = self.deps.ledger.clock()
+        records = self.deps.client.list_records(self.zone_obj.id, deadline=self.deadline)
+        self.read_at = self.basis
+        return records
+
+    def _again(self, stale: _StaleKnowledge) -> _ZoneRun:
+        """A batch planned from knowledge was refused: read the zone, plan what is left, send again, once.
+        Refusals after that are bisected as usual."""
+        assert stale.run is not None
+        old = stale.run
+        deps, exc = self.deps, stale.error
+        remaining = [old.by_key[k] for k in sorted(old.by_key) if old.pending[k] > 0]
+        self.summary.stale_rereads += 1
+        deps.telemetry.count("KnowledgeStale")
+        deps.telemetry.logger.warning(
+            "batch planned from the Ledger's knowledge refused; reading the zone and planning again",
+            extra={
+                "record_sets": len(remaining),
+                "cf_code": exc.errors[0].code if exc.errors else None,
+                "error": str(exc),
+            },
+        )
+        current = self._read()
+        return self._plan_and_send(
+            remaining, current, from_knowledge=False, previous=old, after_lost_answer=exc.after_ambiguous
+        )
+
+    def _plan_and_send(
+        self,
+        changes: Sequence[Change],
+        current: Sequence[Record],
+        *,
+        from_knowledge: bool,
+        previous: _ZoneRun | None = None,
+        after_lost_answer: bool = False,
+    ) -> _ZoneRun:
+        deps, settings, tel, summary = self.deps, self.deps.settings, self.deps.telemetry, self.summary
+        zone_obj = self.zone_obj
         policy = PlanPolicy(owner_id=settings.owner_id, adopt=settings.adopt_unowned, paid=zone_obj.paid)
         plan = plan_zone(changes, current, policy)
-        summary.unchanged += finish(deps, plan.unchanged, Outcome.UNCHANGED)
+        if after_lost_answer:
+            # The refused retry followed an attempt whose answer was lost: what is in place now is ours.
+            reason = "applied by an attempt whose answer was lost"
+            summary.applied += finish(deps, plan.unchanged, Outcome.APPLIED, reason=reason)
+        else:
+            summary.unchanged += finish(deps, plan.unchanged, Outcome.UNCHANGED)
         for change, reason in plan.rejected:
             if reject(deps, change, reason, stage="batcher"):
                 summary.rejected += 1
         plan = _guard(plan, current, deps, summary)
         size = min(settings.batch_change_size, zone_obj.batch_limit)
-        if size < settings.batch_change_size:
+        if size < settings.batch_change_size and previous is None:
             tel.logger.warning(
                 "BATCH_CHANGE_SIZE exceeds the zone plan's batch limit; using the plan's limit",
                 extra={"configured": settings.batch_change_size, "used": size, "plan": zone_obj.plan},
             )
         chunks = chunk_operations(plan.operations, size)
-        summary.operations, summary.chunks = len(plan.operations), len(chunks)
+        summary.operations += len(plan.operations)
+        summary.chunks += len(chunks)
         tel.logger.info(
             "zone planned",
             extra={
                 "records": len(current),
+                "from_knowledge": from_knowledge,
                 "changes": len(changes),
                 "planned": len(plan.planned),
                 "unchanged": len(plan.unchanged),
@@ -384,23 +521,72 @@ def process_zone(
                 "dry_run": settings.dry_run,
             },
         )
+        records = {r.id: r for r in current} if self.store is not None else None
+        if records is not None and plan.operations and not self.marked:
+            self._mark(current)
+            self.marked = True
         run = _ZoneRun(
             deps=deps,
-            zone=zone,
+            zone=self.zone,
             zone_id=zone_obj.id,
-            changeset_id=changeset_id,
-            deadline=deadline,
+            changeset_id=self.changeset_id,
+            deadline=self.deadline,
             summary=summary,
             policy=policy,
             size=size,
             by_key={c.key: c for c in plan.planned},
             pending=Counter(op.key for op in plan.operations),
+            progressed=previous is not None and previous.progressed,
+            records=records,
+            from_knowledge=from_knowledge,
         )
-        run.run(chunks)
-        tel.logger.info("zone finished", extra=asdict(summary))
-        return summary
-    finally:
-        tel.logger.remove_keys(["zone", "changeset_id"])
+        try:
+            run.run(chunks)
+        except _StaleKnowledge as stale:
+            stale.run = run
+            raise
+        return run
+
+    # -- the Ledger's knowledge -------------------------------------------------------------------------
+
+    def _mark(self, current: Sequence[Record]) -> None:
+        """Before the first batch call: the stored knowledge is not to be trusted until ``_keep`` (a run that
+        dies between a committed batch and its final write leaves the mark, and the next run reads).
+        A run that has just read the zone stores the read in the same write."""
+        assert self.store is not None
+        if self.read_at is not None:
+            self.store.store(
+                self.zone,
+                current,
+                basis=self.basis,
+                read_at=self.read_at,
+                writing=self.run_id,
+                clean=self.clean,
+            )
+        else:
+            self.store.mark_writing(self.zone, self.run_id)
+
+    def _keep(self, run: _ZoneRun) -> None:
+        """Store what the run knows of the zone now: the read it planned from, with every committed batch
+        answer folded in."""
+        if self.store is None:
+            return
+        if run.records is not None:
+            records = list(run.records.values())
+            clean = self.clean if self.read_at is not None else ()
+            if self.marked:
+                self.store.store(
+                    self.zone,
+                    records,
+                    basis=self.basis,
+                    read_at=self.read_at,
+                    release=self.run_id,
+                    clean=clean,
+                )
+            elif self.read_at is not None:
+                self.store.store(self.zone, records, basis=self.basis, read_at=self.read_at, clean=clean)
+        # Names handed to the fallback: its individual writes will change them behind this snapshot.
+        self.store.dirty(self.zone, run.diverted)
 
 
 def _guard(plan: ZonePlan, current: Sequence[Record], deps: BatcherDeps, summary: ZoneSummary) -> ZonePlan:

@@ -44,6 +44,9 @@ class Settings:
     retry_backoff_cap: float = 300.0
     mass_change_threshold: float = 0.3
     mass_change_min_records: int = 50
+    # Seconds after which the batcher lists a zone again rather than plan from what it knows of its records
+    # (docs/record-knowledge.md); 0: list it in every window.
+    zone_read_interval: float = 600.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +72,7 @@ class Settings:
             retry_backoff_cap=_number(env, "RETRY_BACKOFF_CAP", 300.0, 0.0, 43_200.0),
             mass_change_threshold=_number(env, "MASS_CHANGE_THRESHOLD", 0.3, 0.0, 1.0),
             mass_change_min_records=_number(env, "MASS_CHANGE_MIN_RECORDS", 50, 1, 1_000_000),
+            zone_read_interval=_number(env, "ZONE_READ_INTERVAL", 600.0, 0.0, 86_400.0),
         )
 
     def require(self, *names: str) -> None:

@@ -26,7 +26,7 @@ from dnsbatch import queues
 from dnsbatch.cloudflare.client import CloudflareClient
 from dnsbatch.cloudflare.errors import CloudflareError, RejectedError
 from dnsbatch.config import Settings
-from dnsbatch.ledger import Ledger, Status
+from dnsbatch.ledger import KnowledgeStore, Ledger, Status
 from dnsbatch.model import Action, Change, Operation, OpKind, Outcome, RecordSetKey
 from dnsbatch.outcomes import finish, reject, still_held
 from dnsbatch.plan import PlanPolicy, plan_zone
@@ -91,10 +91,21 @@ def process_request(request: queues.FallbackRequest, deps: FallbackDeps, deadlin
         return result
     policy = PlanPolicy(owner_id=deps.settings.owner_id, adopt=deps.settings.adopt_unowned, paid=zone.paid)
     converge = _Converge(deps, zone.id, request, policy, deadline, result)
-    converge.run(work)
-    applied = [c for c in work if result.outcomes.get(c.key) is Outcome.APPLIED]
-    if applied and not deps.settings.dry_run:
-        converge.catch_up(applied)
+    # The batcher plans from what the Ledger knows of the zone's records (docs/record-knowledge.md); the
+    # individual writes below change this name behind its back, so the name is marked dirty before they
+    # start (no batcher plans it from knowledge while they run) and again after (a zone read that started
+    # in between cannot make it clean).
+    knowledge = None if deps.settings.dry_run else KnowledgeStore(deps.ledger)
+    if knowledge is not None:
+        knowledge.dirty(request.zone, [request.name])
+    try:
+        converge.run(work)
+        applied = [c for c in work if result.outcomes.get(c.key) is Outcome.APPLIED]
+        if applied and knowledge is not None:
+            converge.catch_up(applied)
+    finally:
+        if knowledge is not None:
+            knowledge.dirty(request.zone, [request.name])
     return result
 
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from dnsbatch.cloudflare.types import Record
 from dnsbatch.model import Change, RecordSetKey
 
 
@@ -291,3 +293,178 @@ def _entry(item: dict[str, Any]) -> Entry:
         detail=item.get("detail", {}).get("S"),
         logged=item.get("logged", {}).get("BOOL", True),
     )
+
+
+# -- record knowledge ---------------------------------------------------------------------------------
+#
+# What dnsbatch knows of a zone's records (docs/record-knowledge.md): one item per zone in the same table,
+# ``pk = "records|<zone>"``, holding the zone as last read, kept up to date with what Cloudflare answered to
+# dnsbatch's own batch calls, so the batcher can plan a window without listing the zone. Attributes:
+# ``snapshot`` (zlib-compressed JSON of the records), ``read_at`` (when the zone was last listed),
+# ``writing`` (set by a batcher run before its first batch call and cleared by its final write: a run that
+# died in between leaves it set, and the snapshot is not trusted), ``dirty`` (names whose records the
+# fallback wrote one by one: the snapshot is not trusted for them until the next zone read) and
+# ``invalidated_at`` (when a name was last made dirty: a zone read that started before it cannot clean it).
+
+# DynamoDB's item limit is 400 KB; leave room for the other attributes. A zone whose compressed snapshot
+# is larger is simply always read (about 12,000 records and more).
+MAX_SNAPSHOT_BYTES = 350_000
+_RECORD_FIELDS = ("id", "name", "type", "content", "ttl", "proxied", "comment", "tags", "priority", "data")
+
+
+@dataclass(frozen=True, slots=True)
+class Knowledge:
+    """A zone's records as dnsbatch last knew them; ``read_at``: when the zone was last listed."""
+
+    zone: str
+    records: tuple[Record, ...]
+    read_at: float
+    writing: str | None = None
+    dirty: frozenset[str] = frozenset()
+
+    def covers(self, names: Iterable[str], now: float, interval: float) -> bool:
+        """Can a plan for these names be made from it: fresh, not being written, none of them dirty."""
+        fresh = self.writing is None and 0 <= now - self.read_at < interval
+        return fresh and not self.dirty.intersection(names)
+
+
+def knowledge_pk(zone: str) -> str:
+    return f"records|{zone}"
+
+
+def encode_records(records: Sequence[Record]) -> bytes:
+    rows = []
+    for r in records:
+        row = {k: getattr(r, k) for k in _RECORD_FIELDS}
+        row["tags"] = list(r.tags)
+        rows.append({k: v for k, v in row.items() if v not in (None, [], False)})
+    return zlib.compress(json.dumps(rows, separators=(",", ":"), sort_keys=True).encode(), 6)
+
+
+def decode_records(blob: bytes) -> tuple[Record, ...]:
+    return tuple(Record.from_api(row) for row in json.loads(zlib.decompress(blob)))
+
+
+class KnowledgeStore:
+    """The Ledger's record knowledge (see the comment above)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def _update(self, zone: str, **kwargs: Any) -> bool:
+        try:
+            self.ledger.client.update_item(
+                TableName=self.ledger.table_name, Key={"pk": {"S": knowledge_pk(zone)}}, **kwargs
+            )
+        except self.ledger.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def load(self, zone: str) -> Knowledge | None:
+        resp = self.ledger.client.get_item(
+            TableName=self.ledger.table_name, Key={"pk": {"S": knowledge_pk(zone)}}, ConsistentRead=True
+        )
+        item = resp.get("Item") or {}
+        blob = item.get("snapshot", {}).get("B")
+        if blob is None or "read_at" not in item:
+            return None
+        try:
+            records = decode_records(blob)
+        except (ValueError, KeyError, TypeError, zlib.error):
+            return None  # unreadable: the zone is read instead
+        return Knowledge(
+            zone,
+            records,
+            float(item["read_at"]["N"]),
+            item.get("writing", {}).get("S"),
+            frozenset(item.get("dirty", {}).get("SS", ())),
+        )
+
+    def store(
+        self,
+        zone: str,
+        records: Sequence[Record],
+        *,
+        basis: float,
+        read_at: float | None = None,
+        writing: str | None = None,
+        release: str | None = None,
+        clean: Iterable[str] = (),
+    ) -> bool:
+        """Store the zone's records. ``read_at``: the zone was listed then (else the stored one stays), and
+        ``clean`` are the dirty names that read saw again (``basis``: when it started), made clean unless
+        the fallback dirtied a name since. ``writing``: mark a run about to send batch calls; ``release``:
+        the run that ends, which must still hold the mark. False when that mark was not there (nothing
+        written: the next run reads)."""
+        blob = encode_records(records)
+        now = self.ledger.clock()
+        names = {"#w": "writing", "#x": "expires_at"}
+        values: dict[str, Any] = {":x": {"N": str(int(now) + self.ledger.ttl_seconds)}}
+        sets = ["#x = :x"]
+        removes = []
+        names["#s"] = "snapshot"
+        if len(blob) > MAX_SNAPSHOT_BYTES:
+            removes.append("#s")
+        else:
+            sets.append("#s = :s")
+            values[":s"] = {"B": blob}
+        if read_at is not None:
+            sets.append("#r = :r")
+            names["#r"] = "read_at"
+            values[":r"] = {"N": repr(read_at)}
+        if writing is not None:
+            sets.append("#w = :w")
+            values[":w"] = {"S": writing}
+        else:
+            removes.append("#w")
+        conditions = []
+        if release is not None:
+            conditions.append("#w = :release")
+            values[":release"] = {"S": release}
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        base: dict[str, Any] = {"UpdateExpression": update, "ExpressionAttributeNames": names}
+        cleaned = sorted(set(clean))
+        if cleaned and read_at is not None:
+            tidy = {
+                "UpdateExpression": update + " DELETE #d :d",
+                "ExpressionAttributeNames": {**names, "#d": "dirty", "#i": "invalidated_at"},
+                "ExpressionAttributeValues": {**values, ":d": {"SS": cleaned}, ":basis": {"N": repr(basis)}},
+                "ConditionExpression": " AND ".join(
+                    [*conditions, "(attribute_not_exists(#i) OR #i < :basis)"]
+                ),
+            }
+            if self._update(zone, **tidy):
+                return True
+            # The fallback dirtied a name after this read started (or the mark is gone): keep every dirty
+            # name dirty, and store the rest below.
+        if conditions:
+            base["ConditionExpression"] = " AND ".join(conditions)
+        return self._update(zone, **base, ExpressionAttributeValues=values)
+
+    def mark_writing(self, zone: str, run: str) -> None:
+        """Before a run's first batch call on a snapshot it did not read itself: until its final ``store``
+        the snapshot is not trusted (a run that dies between a committed batch and that write leaves it)."""
+        self._update(
+            zone,
+            UpdateExpression="SET #w = :w",
+            ExpressionAttributeNames={"#w": "writing"},
+            ExpressionAttributeValues={":w": {"S": run}},
+        )
+
+    def dirty(self, zone: str, names: Iterable[str]) -> None:
+        """Records of these names were (or are about to be) written outside a batch (the fallback's
+        individual calls): plans for them read the zone until a read started after this cleans them."""
+        wanted = sorted(set(names))
+        if not wanted:
+            return
+        now = self.ledger.clock()
+        self._update(
+            zone,
+            UpdateExpression="ADD #d :d SET #i = :i, #x = :x",
+            ExpressionAttributeNames={"#d": "dirty", "#i": "invalidated_at", "#x": "expires_at"},
+            ExpressionAttributeValues={
+                ":d": {"SS": wanted},
+                ":i": {"N": repr(now)},
+                ":x": {"N": str(int(now) + self.ledger.ttl_seconds)},
+            },
+        )
