@@ -244,12 +244,17 @@ def test_every_supported_type_is_accepted_end_to_end() -> None:
         "SRV": ("_sip._tcp", "10 5 5060 sip.example.com"),
         "CAA": ("@", '0 issue "letsencrypt.org"'),
         "URI": ("_ftp._tcp", '10 1 "ftp://ftp.example.com/"'),
-        "TLSA": ("_443._tcp", "3 1 1 abcdef"),
+        "TLSA": ("_443._tcp", "3 1 1 " + "ab" * 32),
         "SMIMEA": ("x._smimecert", "3 0 0 abcd"),
-        "SSHFP": ("host", "4 2 abcd"),
-        "DS": ("sub", "12345 13 2 abcd"),
+        "SSHFP": ("host", "4 2 " + "ab" * 32),
+        "DS": ("sub", "12345 13 2 " + "ab" * 32),
         "HTTPS": ("@", "1 . alpn=h2"),
         "SVCB": ("_dns", "1 dns.example.net alpn=dot"),
+        "CERT": ("@", "PGP 0 0 AQIDBAUG"),
+        "DNSKEY": ("@", "257 3 13 AQIDBAUG"),
+        "LOC": ("@", "37 46 46 N 122 23 35 W 0m"),
+        "NAPTR": ("@", '100 10 "S" "SIP+D2U" "" _sip._udp.example.com'),
+        "OPENPGPKEY": ("x._openpgpkey", "AQIDBAUG"),
     }
     body = {"changes": [change(type=t, name=n, values=[v]) for t, (n, v) in examples.items()]}
     result = parse(body)
@@ -449,7 +454,12 @@ def test_a_parser_gap_that_lets_a_surrogate_through_is_still_rejected_at_ingest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The defensive property: whatever a parser returns, an accepted change encodes as httpx sends it.
-    monkeypatch.setitem(rdata.PARSERS, "A", lambda text, name: RecordValue(content="192.0.2.1\ud800"))
+    canonical = rdata.canonical
+
+    def leaky(type_: str, text: str) -> RecordValue:
+        return RecordValue(content="192.0.2.1\ud800") if type_ == "A" else canonical(type_, text)
+
+    monkeypatch.setattr(rdata, "canonical", leaky)
     result = parse({"changes": [change(), change(type="AAAA", values=["2001:db8::1"])]})
     assert [c.key.type for c in result.changes] == ["AAAA"]
     (rejection,) = result.rejections
