@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from devstack.emulator import errors as e
+from devstack.emulator import typed_data
 from devstack.emulator.errors import ApiError, bad_request
 from devstack.emulator.zones import ZoneInfo
 
@@ -24,7 +25,8 @@ RECORD_TYPES = frozenset(_TYPES.split(" "))
 PROXIABLE_TYPES = frozenset({"A", "AAAA", "CNAME"})
 HOSTNAME_TYPES = frozenset({"CNAME", "MX", "NS", "PTR"})
 # Structured types: `data` is authoritative and `content` is formatted from these fields in this order
-# (the spec marks their `content` read-only).
+# (the spec marks their `content` read-only). CERT, DNSKEY, LOC and NAPTR are checked and formatted in
+# `typed_data`, which also holds OPENPGPKEY's `content` rule.
 DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "SRV": ("weight", "port", "target"),
     "CAA": ("flags", "tag", "value"),
@@ -212,6 +214,8 @@ def _data(rtype: str, data: object) -> dict[str, Any]:
     message = f"Data for {rtype} record is invalid."
     if not isinstance(data, Mapping):
         raise bad_request(e.INVALID_DATA, f"Data for {rtype} record is required.")
+    if rtype in typed_data.TYPES:
+        return typed_data.validate(rtype, data, lambda host: _hostname(host, e.INVALID_DATA, message))
     out: dict[str, Any] = {}
     fields = DATA_FIELDS[rtype] + (("priority",) if rtype == "SRV" else ())
     for key in fields:
@@ -241,6 +245,8 @@ def _data(rtype: str, data: object) -> dict[str, Any]:
 
 
 def _format_data(rtype: str, data: Mapping[str, Any]) -> str:
+    if rtype in typed_data.TYPES:
+        return typed_data.content(rtype, data)
     if rtype == "CAA":
         return f'{data["flags"]} {data["tag"]} "{data["value"]}"'
     if rtype == "URI":
@@ -262,9 +268,7 @@ def _content(zone: ZoneInfo, rtype: str, name: str, body: Mapping[str, Any]) -> 
     if rtype == "TXT":
         return _txt(content), False, None
     if rtype == "OPENPGPKEY":
-        if not isinstance(content, str) or not content:
-            raise bad_request(e.INVALID_CONTENT, "Content for OPENPGPKEY record is invalid.")
-        return content, False, None
+        return typed_data.openpgpkey(content), False, None
     code = e.INVALID_CNAME if rtype == "CNAME" else e.INVALID_CONTENT
     message = f"Content for {rtype} record is invalid."
     if rtype == "MX" and content == ".":  # null MX (RFC 7505)
