@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies_events import HOST_NAME, SRV_NAME, ZONE, name_for, values_of
 
+from dnsbatch import rdata_parsers
 from dnsbatch.cloudflare.types import Record
 from dnsbatch.events import parse_message
 from dnsbatch.model import EventRef, RecordValue
@@ -537,3 +539,56 @@ def test_txt_character_strings_refuse_a_lone_surrogate(text: str) -> None:
     for parse in (parse_character_strings, split_bare_text):
         with pytest.raises(TxtError, match="lone UTF-16 surrogate"):
             parse(text)
+
+
+# --- the tokenizer shortcut reads what dnspython's own tokenizer reads ---------------------------------
+
+
+def _slow(type_: str, text: str) -> RecordValue | str:
+    """``text`` parsed with dnspython's own tokenizer only (the shortcut for simple text switched off)."""
+    simple = rdata_parsers._SIMPLE
+    rdata_parsers._SIMPLE = re.compile(r"(?!)")
+    try:
+        return rdata_parsers._parse(type_, text)
+    except rdata_parsers.Invalid:
+        return "refused"
+    finally:
+        rdata_parsers._SIMPLE = simple
+
+
+def _fast(type_: str, text: str) -> RecordValue | str:
+    try:
+        return rdata_parsers._parse(type_, text)
+    except rdata_parsers.Invalid:
+        return "refused"
+
+
+@given(typed_values)
+def test_the_split_tokenizer_gives_what_dnspythons_tokenizer_gives(pair: tuple[str, str]) -> None:
+    type_, text = pair
+    assert _fast(type_, text) == _slow(type_, text)
+
+
+@pytest.mark.parametrize(
+    ("type_", "text"),
+    [
+        ("A", "192.0.2.1 192.0.2.2"),
+        ("A", "\t192.0.2.1\t"),
+        ("A", "192.0.2.1\u00a0"),  # not a separator for dnspython
+        ("AAAA", "2001:db8::1 x"),
+        ("MX", "10"),
+        ("MX", "10 mx.example.com extra"),
+        ("MX", "+10 mx.example.com"),
+        ("MX", "1_0 mx.example.com"),
+        ("SRV", "1 2 3"),
+        ("SRV", "1 2 3 t.example.com t2.example.com"),
+        ("SVCB", "1 . port=853 port=853"),
+        ("SVCB", "1 . alpn=h2 mandatory=alpn"),
+        ("HTTPS", "1 . alpn=h2,h3 no-default-alpn"),
+        ("DNSKEY", "257 3 13 AQID BAUG"),
+        ("LOC", "52 22 23 N 4 53 32 E -2m"),
+        ("CAA", "0 issue letsencrypt.org"),
+    ],
+)
+def test_the_split_tokenizer_agrees_on_edge_cases_both_ways(type_: str, text: str) -> None:
+    assert _fast(type_, text) == _slow(type_, text)

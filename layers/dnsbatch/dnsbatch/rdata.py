@@ -286,6 +286,23 @@ _TEXT_FIELDS = frozenset(
 )
 
 
+# Fields Cloudflare's schema gives a default (openapi-dns.json): a record may come back without them.
+_DEFAULTS: dict[str, dict[str, int]] = {
+    "LOC": dict.fromkeys(
+        (
+            "lat_minutes",
+            "lat_seconds",
+            "long_minutes",
+            "long_seconds",
+            "size",
+            "precision_horz",
+            "precision_vert",
+        ),
+        0,
+    ),
+}
+
+
 def _field_text(type_: str, key: str, item: object) -> str:
     write = _WRITE.get(f"{type_}.{key}")
     if write is not None:
@@ -301,7 +318,8 @@ def record_presentation(record: Record) -> str:
     if record.type in DATA_KEYS:
         raw = record.data or {}
         keys = DATA_KEYS[record.type]
-        parts = [_field_text(record.type, key, raw[key]) for key in keys]
+        defaults = _DEFAULTS.get(record.type, {})
+        parts = [_field_text(record.type, key, raw[key] if key in raw else defaults[key]) for key in keys]
         if record.type == "URI":
             parts.insert(0, number(record.priority))
         return " ".join(parts)

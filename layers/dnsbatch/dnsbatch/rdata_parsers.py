@@ -40,6 +40,7 @@ __all__ = [
     "SUPPORTED_TYPES",
     "Invalid",
     "canonical",
+    "clear_cache",
     "number",
     "parse_txt",
     "show",
@@ -170,32 +171,69 @@ def structured(type_: str, data: Mapping[str, str | int | float], priority: int 
 # --- dnspython -------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _dns() -> tuple[Any, Any, Any, Any]:
-    """dnspython's modules, imported on first use: only the value paths need them, and the import costs
-    about as much as a third of ``import boto3`` (bench/bench_imports.py)."""
-    import dns.exception  # noqa: PLC0415  # lazy: see the docstring
-    import dns.name  # noqa: PLC0415
-    import dns.rdata  # noqa: PLC0415
-    import dns.rdataclass  # noqa: PLC0415  # lazy: see the docstring
+class _Dns:
+    """dnspython, imported on first use: only the value paths need it, and the import costs about a third
+    of ``import boto3`` (bench/bench_imports.py)."""
 
-    return dns.rdata, dns.name, dns.exception, dns.rdataclass
+    def __init__(self) -> None:
+        import dns.exception  # noqa: PLC0415  # lazy: see the class docstring
+        import dns.name  # noqa: PLC0415
+        import dns.rdata  # noqa: PLC0415
+        import dns.rdataclass  # noqa: PLC0415
+        import dns.rdatatype  # noqa: PLC0415
+        import dns.rdtypes.IN.A  # noqa: PLC0415
+        import dns.rdtypes.IN.AAAA  # noqa: PLC0415
+        import dns.tokenizer  # noqa: PLC0415
+
+        self.from_text = dns.rdata.from_text
+        self.IN = dns.rdataclass.IN
+        self.types = {t: dns.rdatatype.RdataType.make(t) for t in SUPPORTED_TYPES}
+        self.root = dns.name.root
+        # UTS 46 mapping, non-transitional, then IDNA 2008: like dnsbatch.names.
+        self.codec = dns.name.IDNA_2008_Practical
+        self.errors = (dns.exception.DNSException, ValueError, UnicodeError, IndexError, TypeError)
+        # An address is one token: the rdata class takes it as its from_text would, minus the tokenizer.
+        self.address: dict[str, Any] = {"A": dns.rdtypes.IN.A.A, "AAAA": dns.rdtypes.IN.AAAA.AAAA}
+        tokenizer = dns.tokenizer
+
+        class SplitTokenizer(tokenizer.Tokenizer):
+            """dnspython's tokenizer for text that needs no tokenizing: no quotes, escapes, parentheses or
+            comments, only tokens between spaces or tabs. It hands dnspython the tokens its own tokenizer
+            would find (which reads character by character, a third of the cost of a value), and dnspython
+            does all the rest: the rdata class reads and checks them as usual."""
+
+            def __init__(self, tokens: list[str], codec: Any) -> None:
+                super().__init__("", idna_codec=codec)
+                self.tokens = tokens[::-1]
+
+            def get(self, want_leading: bool = False, want_comment: bool = False) -> Any:
+                if self.ungotten_token is not None:
+                    token, self.ungotten_token = self.ungotten_token, None
+                    return token
+                if self.tokens:
+                    return tokenizer.Token(tokenizer.IDENTIFIER, self.tokens.pop())
+                return tokenizer.Token(tokenizer.EOF, "")
+
+        self.split_tokenizer = SplitTokenizer
+
+
+_dns: _Dns | None = None
+# Text dnspython's tokenizer would split at spaces and tabs only: nothing it treats specially.
+_SIMPLE = re.compile(r'[^"\\();\x00-\x08\x0a-\x1f\x7f]*')
+_TOKEN = re.compile(r"[^ \t]+")
 
 
 def _rdata(type_: str, text: str) -> dns.rdata.Rdata:
-    rdata, name, exception, rdataclass = _dns()
+    global _dns  # noqa: PLW0603  # one instance, made on first use
+    dns_ = _dns = _dns or _Dns()
+    tok: Any = dns_.split_tokenizer(_TOKEN.findall(text), dns_.codec) if _SIMPLE.fullmatch(text) else text
     try:
         # origin=root, relativize=False: a target is absolute with or without its trailing dot, as
-        # Cloudflare reads it. IDNA_2008_Practical: UTS 46 mapping, non-transitional, like dnsbatch.names.
-        return rdata.from_text(  # type: ignore[no-any-return]
-            rdataclass.IN,
-            type_,
-            text,
-            origin=name.root,
-            relativize=False,
-            idna_codec=name.IDNA_2008_Practical,
+        # Cloudflare reads it.
+        return dns_.from_text(
+            dns_.IN, dns_.types[type_], tok, origin=dns_.root, relativize=False, idna_codec=dns_.codec
         )
-    except (exception.DNSException, ValueError, UnicodeError, IndexError, TypeError) as exc:
+    except dns_.errors as exc:
         raise Invalid(
             f"{show(text)} is not a valid {type_} value ({_detail(exc)}); expected {_SHAPES[type_]}"
         ) from None
@@ -427,26 +465,37 @@ def _parse(type_: str, text: str) -> RecordValue:
         return parse_txt(text)
     if not text.isascii() and _FOREIGN_NUMBER.search(text):
         raise Invalid(f"{show(text)} writes a number with digits other than 0-9")
-    if type_ == "A":
-        # dnspython refuses short forms (1.2.3) and leading zeros (01.2.3.4) too; the message is ours.
-        try:
-            return _a(_rdata(type_, text))
-        except Invalid:
-            raise Invalid(
-                f"{show(text)} is not an IPv4 address (A records take a dotted quad like 192.0.2.1)"
-            ) from None
-    if type_ == "AAAA":
-        try:
-            return _a(_rdata(type_, text))
-        except Invalid:
-            raise Invalid(
-                f"{show(text)} is not an IPv6 address (AAAA records take an address like 2001:db8::1, "
-                "without a zone index)"
-            ) from None
+    if type_ in ("A", "AAAA"):
+        return _address(type_, text)
     return _BUILDERS[type_](_rdata(type_, text))
 
 
+def _address(type_: str, text: str) -> RecordValue:
+    global _dns  # noqa: PLW0603  # one instance, made on first use
+    dns_ = _dns = _dns or _Dns()
+    tokens = _TOKEN.findall(text) if _SIMPLE.fullmatch(text) else ()
+    try:
+        if len(tokens) == 1:
+            return _a(dns_.address[type_](dns_.IN, dns_.types[type_], tokens[0]))
+        return _a(_rdata(type_, text))
+    except (Invalid, *dns_.errors):
+        # dnspython refuses short forms (1.2.3), leading zeros (01.2.3.4), zone indexes; the message is ours.
+        if type_ == "A":
+            raise Invalid(
+                f"{show(text)} is not an IPv4 address (A records take a dotted quad like 192.0.2.1)"
+            ) from None
+        raise Invalid(
+            f"{show(text)} is not an IPv6 address (AAAA records take an address like 2001:db8::1, "
+            "without a zone index)"
+        ) from None
+
+
 _parse_cached = lru_cache(maxsize=8192)(_parse)
+
+
+def clear_cache() -> None:
+    """Forget every cached value (benchmarks measure the first parse this way)."""
+    _parse_cached.cache_clear()
 
 
 def canonical(type_: str, text: str) -> RecordValue:
