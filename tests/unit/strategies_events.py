@@ -74,7 +74,7 @@ def _hex_of(lengths: dict[int, int], low: int = 0) -> st.SearchStrategy[tuple[in
 
 _TLSA_HEX = _hex_of({1: 32, 2: 64})
 _SSHFP_HEX = _hex_of({1: 20, 2: 32})
-_DS_HEX = _hex_of({1: 20, 2: 32, 3: 32, 4: 48, 5: 48, 6: 48}, low=1)  # digest type 0 is reserved
+_DS_HEX = _hex_of({1: 20, 2: 32, 3: 32, 4: 48}, low=1)  # digest type 0 is reserved
 
 
 @st.composite

@@ -172,6 +172,15 @@ VALID: list[
         },
     ),
     ("OPENPGPKEY", "AQID BAUG", "AQIDBAUG", None, None),
+    ("MX", "( 10 mx.example.com )", "mx.example.com", 10, None),  # zone-file parentheses
+    ("A", "\\# 4 c0000201", "192.0.2.1", None, None),  # RFC 3597's generic form
+    (
+        "CAA",
+        '0 issue "ca.example; account=1"',
+        '0 issue "ca.example; account=1"',
+        None,
+        {"flags": 0, "tag": "issue", "value": "ca.example; account=1"},
+    ),
     (
         "SVCB",
         "0 Svc.Example.net.",
@@ -254,6 +263,8 @@ INVALID: list[tuple[str, str, str]] = [
     ("NAPTR", '100 10 "S" "SIP+D2U" ""', "is not a valid NAPTR value"),
     ("NAPTR", '100 10 "S" "\\255" "" .', "not UTF-8 text"),
     ("OPENPGPKEY", "!!!", "is not a valid OPENPGPKEY value"),
+    ("CAA", "0 issue ca.example;account=1", "holds a ';' outside quotes"),
+    ("MX", "10 mx.example.com ; a comment", "holds a ';' outside quotes"),
 ]
 
 

@@ -230,13 +230,20 @@ def _rdata(type_: str, text: str) -> dns.rdata.Rdata:
     try:
         # origin=root, relativize=False: a target is absolute with or without its trailing dot, as
         # Cloudflare reads it.
-        return dns_.from_text(
+        rd = dns_.from_text(
             dns_.IN, dns_.types[type_], tok, origin=dns_.root, relativize=False, idna_codec=dns_.codec
         )
     except dns_.errors as exc:
         raise Invalid(
             f"{show(text)} is not a valid {type_} value ({_detail(exc)}); expected {_SHAPES[type_]}"
         ) from None
+    if rd.rdcomment is not None:
+        # Zone-file syntax would silently drop the rest: `0 issue ca.example;account=1` loses ";account=1".
+        raise Invalid(
+            f"{show(text)} holds a ';' outside quotes, which zone-file syntax reads as the start of a "
+            "comment (the rest of the value would be lost); quote the text that holds it"
+        )
+    return rd
 
 
 def _host(target: dns.name.Name, what: str, *, allow_root: bool = False) -> str:
