@@ -603,3 +603,150 @@ def test_the_split_tokenizer_gives_what_dnspythons_tokenizer_gives(pair: tuple[s
 )
 def test_the_split_tokenizer_agrees_on_edge_cases_both_ways(type_: str, text: str) -> None:
     assert _fast(type_, text) == _slow(type_, text)
+
+
+# --- Cloudflare's side of the five new types ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("type_", "text", "echo"),
+    [
+        (
+            "LOC",
+            "52 22 23 N 4 53 32 E -2m 0m 0m 0m",
+            # Cloudflare's schema defaults minutes, seconds, size and precisions to 0: they may be absent.
+            {
+                "content": "52 22 23.000 N 4 53 32.000 E -2.00 0.00 0.00 0.00",
+                "data": {
+                    "lat_degrees": 52.0,
+                    "lat_minutes": 22,
+                    "lat_seconds": 23.0,
+                    "lat_direction": "N",
+                    "long_degrees": 4,
+                    "long_minutes": 53,
+                    "long_seconds": 32,
+                    "long_direction": "E",
+                    "altitude": -2.0,
+                },
+            },
+        ),
+        (
+            "LOC",
+            "42 21 43.95 N 71 5 6.34 W -24.33m 1m 200m 10m",
+            {
+                "content": "",
+                "data": {
+                    "lat_degrees": 42,
+                    "lat_minutes": 21,
+                    "lat_seconds": 43.95,
+                    "lat_direction": "N",
+                    "long_degrees": 71,
+                    "long_minutes": 5,
+                    "long_seconds": 6.34,
+                    "long_direction": "W",
+                    "altitude": -24.33,
+                    "size": 1,
+                    "precision_horz": 200,
+                    "precision_vert": 10,
+                },
+            },
+        ),
+        (
+            "NAPTR",
+            '100 10 "U" "E2U+sip" "!^.*$!sip:info@example.com!" .',
+            {
+                "content": "",
+                "data": {
+                    "order": 100.0,
+                    "preference": 10,
+                    "flags": "U",
+                    "service": "E2U+sip",
+                    "regex": "!^.*$!sip:info@example.com!",
+                    "replacement": ".",
+                },
+            },
+        ),
+        (
+            "CERT",
+            "PKIX 1 RSASHA256 AQID BAUG",
+            {"content": "", "data": {"type": 1, "key_tag": 1.0, "algorithm": 8, "certificate": "AQIDBAUG"}},
+        ),
+        (
+            "DNSKEY",
+            "256 3 13 AQIDBAUG",
+            {
+                "content": "",
+                "data": {"flags": 256, "protocol": 3, "algorithm": 13, "public_key": "AQID BAUG"},
+            },
+        ),
+        ("OPENPGPKEY", "AQIDBAUG", {"content": "AQID BAUG"}),
+        ("MX", "10 mx.example.com", {"content": "mx.example.com", "priority": 10.0}),
+        (
+            "SRV",
+            "1 2 3 t.example.com",
+            {"content": "", "priority": 1, "data": {"weight": 2, "port": 3, "target": "t.example.com"}},
+        ),
+        (
+            "URI",
+            '10 1 "ftp://x/"',
+            {"content": "", "data": {"weight": 1, "target": "ftp://x/"}, "priority": 10.0},
+        ),
+        (
+            "SVCB",
+            "1 dns.example.net alpn=dot port=853",
+            {
+                "content": "",
+                "data": {"priority": 1, "target": "DNS.example.net.", "value": 'port="0853" alpn="dot"'},
+            },
+        ),
+    ],
+)
+def test_cloudflare_records_of_every_shape_read_back_equal(type_: str, text: str, echo: Any) -> None:
+    assert value_from_record(record(type_, **echo)) == one(type_, text)
+
+
+@pytest.mark.parametrize(
+    ("type_", "fields"),
+    [
+        ("MX", {"content": "mx.example.com", "priority": None}),
+        ("MX", {"content": "mx.example.com", "priority": True}),
+        ("CAA", {"content": "", "data": {"flags": "0", "tag": "issue", "value": "x"}}),
+        ("LOC", {"content": "", "data": {"lat_degrees": 1, "lat_direction": "N", "long_degrees": 1}}),
+        (
+            "LOC",
+            {
+                "content": "",
+                "data": {"lat_degrees": 1, "lat_seconds": "x", "lat_direction": "N", "long_degrees": 1}
+                | {"long_direction": "E", "altitude": 0},
+            },
+        ),
+        (
+            "NAPTR",
+            {
+                "content": "",
+                "data": {"order": 1, "preference": 1, "flags": "", "service": "", "regex": ""}
+                | {"replacement": None},
+            },
+        ),
+        ("DS", {"content": "", "data": {"key_tag": 1, "algorithm": 13, "digest_type": 2, "digest": "ab"}}),
+    ],
+)
+def test_a_record_whose_fields_cannot_be_read_gets_its_raw_fields_as_value(type_: str, fields: Any) -> None:
+    # A raw value never equals a parsed one (those are canonical), so the planner replaces such a record.
+    value = value_from_record(record(type_, **fields))
+    data = fields.get("data")
+    raw = (
+        None
+        if data is None
+        else tuple(sorted((k, v if isinstance(v, int) else str(v)) for k, v in data.items()))
+    )
+    assert value == RecordValue(content=fields["content"], priority=fields.get("priority"), data=raw)
+
+
+def test_loc_values_keep_fractions_as_numbers_cloudflare_takes() -> None:
+    fields = record_fields("LOC", one("LOC", "0 0 0.5 S 0 0 0.001 W 0.01m 0.5m 1m 2m"))
+    assert fields["data"]["lat_seconds"] == 0.5
+    assert fields["data"]["long_seconds"] == 0.001
+    assert fields["data"]["altitude"] == 0.01
+    assert (fields["data"]["lat_direction"], fields["data"]["long_direction"]) == ("S", "W")
+    assert json.loads(json.dumps(fields)) == fields

@@ -317,6 +317,9 @@ def record_presentation(record: Record) -> str:
     ``data`` for structured types (with the top-level ``priority`` for URI), ``content`` otherwise."""
     if record.type in DATA_KEYS:
         raw = record.data or {}
+        if record.type == "SRV" and "priority" not in raw:
+            # SRV's priority is also a top-level field (Cloudflare echoes it there): take it from there.
+            raw = {**raw, "priority": record.priority}
         keys = DATA_KEYS[record.type]
         defaults = _DEFAULTS.get(record.type, {})
         parts = [_field_text(record.type, key, raw[key] if key in raw else defaults[key]) for key in keys]
