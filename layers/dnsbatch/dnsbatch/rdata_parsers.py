@@ -176,8 +176,7 @@ class _Dns:
     of ``import boto3`` (bench/bench_imports.py)."""
 
     def __init__(self) -> None:
-        import dns.exception  # noqa: PLC0415  # lazy: see the class docstring
-        import dns.name  # noqa: PLC0415
+        import dns.name  # noqa: PLC0415  # lazy: see the class docstring
         import dns.rdata  # noqa: PLC0415
         import dns.rdataclass  # noqa: PLC0415
         import dns.rdatatype  # noqa: PLC0415
@@ -188,10 +187,13 @@ class _Dns:
         self.from_text = dns.rdata.from_text
         self.IN = dns.rdataclass.IN
         self.types = {t: dns.rdatatype.RdataType.make(t) for t in SUPPORTED_TYPES}
+        self.classes: dict[str, Any] = {
+            t: dns.rdata.get_rdata_class(self.IN, self.types[t])  # type: ignore[no-untyped-call]
+            for t in SUPPORTED_TYPES
+        }
         self.root = dns.name.root
         # UTS 46 mapping, non-transitional, then IDNA 2008: like dnsbatch.names.
         self.codec = dns.name.IDNA_2008_Practical
-        self.errors = (dns.exception.DNSException, ValueError, UnicodeError, IndexError, TypeError)
         # An address is one token: the rdata class takes it as its from_text would, minus the tokenizer.
         self.address: dict[str, Any] = {"A": dns.rdtypes.IN.A.A, "AAAA": dns.rdtypes.IN.AAAA.AAAA}
         tokenizer = dns.tokenizer
@@ -226,14 +228,23 @@ _TOKEN = re.compile(r"[^ \t]+")
 def _rdata(type_: str, text: str) -> dns.rdata.Rdata:
     global _dns  # noqa: PLW0603  # one instance, made on first use
     dns_ = _dns = _dns or _Dns()
-    tok: Any = dns_.split_tokenizer(_TOKEN.findall(text), dns_.codec) if _SIMPLE.fullmatch(text) else text
+    rdtype = dns_.types[type_]
     try:
         # origin=root, relativize=False: a target is absolute with or without its trailing dot, as
         # Cloudflare reads it.
-        rd = dns_.from_text(
-            dns_.IN, dns_.types[type_], tok, origin=dns_.root, relativize=False, idna_codec=dns_.codec
-        )
-    except dns_.errors as exc:
+        if _SIMPLE.fullmatch(text):
+            # What dns.rdata.from_text does for such text (no generic \# form, no comment), minus its
+            # per-call lookups: the type's class reads the tokens, then nothing may follow.
+            tok = dns_.split_tokenizer(_TOKEN.findall(text), dns_.codec)
+            simple: dns.rdata.Rdata = dns_.classes[type_].from_text(
+                dns_.IN, rdtype, tok, dns_.root, False, None
+            )
+            tok.get_eol_as_token()
+            return simple
+        rd = dns_.from_text(dns_.IN, rdtype, text, origin=dns_.root, relativize=False, idna_codec=dns_.codec)
+    # Any exception: dns.rdata.from_text turns every one its class raises into a SyntaxError (some raise
+    # Python's own SyntaxError, ValueError, KeyError...), and the shortcut above must refuse the same text.
+    except Exception as exc:
         raise Invalid(
             f"{show(text)} is not a valid {type_} value ({_detail(exc)}); expected {_SHAPES[type_]}"
         ) from None
@@ -485,7 +496,7 @@ def _address(type_: str, text: str) -> RecordValue:
         if len(tokens) == 1:
             return _a(dns_.address[type_](dns_.IN, dns_.types[type_], tokens[0]))
         return _a(_rdata(type_, text))
-    except (Invalid, *dns_.errors):
+    except Exception:  # as dns.rdata.from_text does: any exception of the class refuses the text
         # dnspython refuses short forms (1.2.3), leading zeros (01.2.3.4), zone indexes; the message is ours.
         if type_ == "A":
             raise Invalid(
