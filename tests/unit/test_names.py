@@ -58,7 +58,7 @@ def test_internationalised_names_mix_with_the_ascii_rules(name: str, expected: s
     assert normalize_name(name, "example.com") == expected
 
 
-@pytest.mark.parametrize("name", ["😀", "www.😀", "a\u2665b"])
+@pytest.mark.parametrize("name", ["😀", "www.😀", "a\u2665b", "a\ue000b"])
 def test_a_label_idna_2008_refuses_is_rejected_with_the_reason(name: str) -> None:
     with pytest.raises(NameError_, match=r"not a valid internationalised (label|name) .*IDNA 2008"):
         normalize_name(name, "example.com")
@@ -123,3 +123,8 @@ def test_normalize_hostname_is_lowercase_without_trailing_dot(target: str, expec
 def test_normalize_hostname_rejects_non_host_names(target: str) -> None:
     with pytest.raises(NameError_):
         normalize_hostname(target)
+
+
+def test_a_host_name_over_253_characters_is_rejected() -> None:
+    with pytest.raises(NameError_, match=r"255 characters long .*at most 253"):
+        normalize_hostname(".".join(["a" * 63] * 4))

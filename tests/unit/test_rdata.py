@@ -750,3 +750,20 @@ def test_loc_values_keep_fractions_as_numbers_cloudflare_takes() -> None:
     assert fields["data"]["altitude"] == 0.01
     assert (fields["data"]["lat_direction"], fields["data"]["long_direction"]) == ("S", "W")
     assert json.loads(json.dumps(fields)) == fields
+
+
+def test_long_values_are_parsed_without_being_kept_in_the_cache() -> None:
+    rdata_parsers.clear_cache()
+    key = "AQID" * 200  # 800 characters: over the cached length
+    value = one("OPENPGPKEY", key)
+    assert value.content == key
+    assert rdata_parsers._parse_cached.cache_info().currsize == 0
+    assert one("OPENPGPKEY", "AQID").content == "AQID"
+    assert rdata_parsers._parse_cached.cache_info().currsize == 1
+
+
+def test_a_record_of_a_type_dnsbatch_does_not_know_keeps_its_fields_as_they_came() -> None:
+    rec = Record(
+        id="1", name="x.example.com", type="SPF", content="v=spf1", priority=None, data={"n": 2.0, "s": 1.5}
+    )
+    assert value_from_record(rec) == RecordValue(content="v=spf1", data=(("n", 2), ("s", "1.5")))
