@@ -210,10 +210,22 @@ def _ip_content(rtype: str, content: object) -> tuple[str, bool]:
     return addr.compressed, not any(addr in net for net in _UNPROXIABLE)
 
 
+def _utf8(text: str) -> bool:
+    """False for text holding a lone UTF-16 surrogate (JSON's "\\ud800"), which no DNS string can carry.
+    Guessed: refused, like any content that does not fit its type."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _data(rtype: str, data: object) -> dict[str, Any]:
     message = f"Data for {rtype} record is invalid."
     if not isinstance(data, Mapping):
         raise bad_request(e.INVALID_DATA, f"Data for {rtype} record is required.")
+    if not all(_utf8(value) for value in data.values() if isinstance(value, str)):
+        raise bad_request(e.INVALID_DATA, message)
     if rtype in typed_data.TYPES:
         return typed_data.validate(rtype, data, lambda host: _hostname(host, e.INVALID_DATA, message))
     out: dict[str, Any] = {}
@@ -257,6 +269,8 @@ def _format_data(rtype: str, data: Mapping[str, Any]) -> str:
 def _content(zone: ZoneInfo, rtype: str, name: str, body: Mapping[str, Any]) -> tuple[str, bool, Any]:
     """(content, proxiable, data) for the type."""
     content = body.get("content")
+    if isinstance(content, str) and not _utf8(content):
+        raise bad_request(e.INVALID_CONTENT, f"Content for {rtype} record is invalid.")
     if rtype in ("A", "AAAA"):
         canonical, proxiable = _ip_content(rtype, content)
         return canonical, proxiable, None

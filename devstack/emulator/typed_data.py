@@ -57,7 +57,10 @@ def _number(
     value = data.get(key, default)
     if value is None and default is not None:
         value = default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    # JSON may hold an integer of thousands of digits; compare it before any float conversion.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(rtype, f"'{key}' is required and must be a number.")
+    if isinstance(value, float) and not math.isfinite(value):
         raise _fail(rtype, f"'{key}' is required and must be a number.")
     if not low <= value <= high:
         raise _fail(rtype, f"'{key}' must be between {low:g} and {high:g}.")
@@ -186,7 +189,7 @@ def _loc(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _character_string(key: str, value: str, pattern: re.Pattern[str]) -> str:
-    if len(value.encode()) > 255 or not pattern.match(value):
+    if not pattern.match(value) or len(value) > 255:  # the patterns are ASCII: characters are bytes
         raise _fail("NAPTR", f"'{key}' is not a valid character-string for its field.")
     return value
 
