@@ -102,7 +102,7 @@ def _dns_name(value: str, code: int, message: str) -> str:
         out = ".".join(_label_ascii(label) for label in labels)
     except ApiError:
         raise bad_request(code, message) from None
-    if len(out) > 253 or not all(_LABEL.match(label) for label in out.split(".")):
+    if len(out) > 253 or not all(_LABEL.fullmatch(label) for label in out.split(".")):
         raise bad_request(code, message)
     return out
 
@@ -311,7 +311,7 @@ def _tags(zone: ZoneInfo, tags: object) -> list[str]:
         )
     for tag in tags:
         tag_name, sep, value = tag.partition(":")
-        if not sep or not _TAG_NAME.match(tag_name) or len(value) > 100:
+        if not sep or not _TAG_NAME.fullmatch(tag_name) or len(value) > 100:
             raise bad_request(e.INVALID_TAG, f"DNS record tag '{tag[:140]}' must be name:value.")
     return list(tags)
 
