@@ -57,7 +57,10 @@ def _number(
     value = data.get(key, default)
     if value is None and default is not None:
         value = default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    # JSON may hold an integer of thousands of digits; compare it before any float conversion.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(rtype, f"'{key}' is required and must be a number.")
+    if isinstance(value, float) and not math.isfinite(value):
         raise _fail(rtype, f"'{key}' is required and must be a number.")
     if not low <= value <= high:
         raise _fail(rtype, f"'{key}' must be between {low:g} and {high:g}.")
@@ -83,7 +86,7 @@ def _base64_field(rtype: str, data: Mapping[str, Any], key: str) -> str:
 
 def base64_ok(value: str) -> bool:
     """Standard-alphabet base64 with correct padding, non-empty, no whitespace."""
-    if not _BASE64.match(value) or len(value) % 4:
+    if not _BASE64.fullmatch(value) or len(value) % 4:
         return False
     try:
         base64.b64decode(value, validate=True)
@@ -155,7 +158,6 @@ def _loc(data: Mapping[str, Any]) -> dict[str, Any]:
     # spec: field names, ranges and `default: 0` for minutes, seconds, size and precisions; degrees,
     # directions and altitude have no default and are required here.
     out: dict[str, Any] = {}
-    total_ms = {}
     for axis, limit, directions in (("lat", 90, ("N", "S")), ("long", 180, ("E", "W"))):
         degrees = _whole(
             "LOC", f"{axis}_degrees", _number("LOC", data, f"{axis}_degrees", low=0, high=limit, default=None)
@@ -168,8 +170,7 @@ def _loc(data: Mapping[str, Any]) -> dict[str, Any]:
         direction = data.get(f"{axis}_direction")
         if direction not in directions:
             raise _fail("LOC", f"'{axis}_direction' must be {' or '.join(directions)}.")
-        total_ms[axis] = (degrees * 60 + minutes) * 60_000 + ms
-        if total_ms[axis] > limit * 3_600_000:
+        if (degrees * 60 + minutes) * 60_000 + ms > limit * 3_600_000:
             raise _fail("LOC", f"the {axis}itude is beyond {limit} degrees.")
         out[f"{axis}_degrees"] = degrees
         out[f"{axis}_minutes"] = minutes
@@ -186,7 +187,7 @@ def _loc(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _character_string(key: str, value: str, pattern: re.Pattern[str]) -> str:
-    if len(value.encode()) > 255 or not pattern.match(value):
+    if not pattern.fullmatch(value) or len(value) > 255:  # the patterns are ASCII: characters are bytes
         raise _fail("NAPTR", f"'{key}' is not a valid character-string for its field.")
     return value
 

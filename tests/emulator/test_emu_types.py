@@ -241,6 +241,19 @@ INVALID = [
     pytest.param(
         {"type": "OPENPGPKEY", "name": "o", "data": {"content": PGP}}, 9008, id="openpgpkey-data-not-content"
     ),
+    pytest.param(loc(lat_degrees=10**400), 9010, id="loc-integer-of-400-digits"),
+    pytest.param(naptr(flags="U\n"), 9010, id="naptr-flags-trailing-newline"),
+    pytest.param(cert(certificate="AQID\n"), 9010, id="cert-trailing-newline"),
+    pytest.param(
+        {"type": "OPENPGPKEY", "name": "o", "content": PGP + "\n"}, 9008, id="openpgpkey-trailing-newline"
+    ),
+    pytest.param(naptr(regex="\ud800"), 9010, id="naptr-lone-surrogate"),
+    pytest.param({"type": "TXT", "name": "t", "content": "a\ud800"}, 9008, id="txt-lone-surrogate"),
+    pytest.param(
+        {"type": "CAA", "name": "t", "data": {"flags": 0, "tag": "issue", "value": "\udfff"}},
+        9010,
+        id="caa-lone-surrogate",
+    ),
     pytest.param({**loc(), "proxied": True}, 9004, id="loc-proxied"),
     pytest.param(
         {"type": "OPENPGPKEY", "name": "o", "content": PGP, "proxied": True}, 9004, id="openpgpkey-proxied"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from pathlib import Path
 from typing import Any
 
 import dns.exception
@@ -79,3 +81,14 @@ def test_the_cloudflare_mapping_is_accepted_and_formatted_as_the_table_says(exam
         assert _same(example.cloudflare["data"], record["data"]), record["data"]
     if example.type in ("MX", "URI"):
         assert record["priority"] == example.cloudflare["priority"]
+
+
+def test_the_readme_shows_each_types_example_value() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"```json\n(\{\"zone\": \"example.com\".*?)```", readme, flags=re.S)
+    assert block is not None
+    upserts = [json.loads(line) for line in block.group(1).splitlines() if '"upsert"' in line]
+    assert sorted(change["type"] for change in upserts) == sorted(CLOUDFLARE_TYPES)
+    for change in upserts:
+        example = BY_TYPE[change["type"]]
+        assert (change["name"], change["values"][0]) == (example.name, example.value), change["type"]
