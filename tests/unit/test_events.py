@@ -9,7 +9,7 @@ import pytest
 
 from dnsbatch import rdata
 from dnsbatch.events import MAX_VALUES_PER_SET, ParseResult, parse_message
-from dnsbatch.model import Action, EventRef, RecordSetKey, RecordValue
+from dnsbatch.model import Action, Change, EventRef, RecordSetKey, RecordValue
 
 REF = EventRef(message_id="msg-1", sent_timestamp=1_700_000_000_000)
 ZONES = frozenset({"example.com", "example.org"})
@@ -477,3 +477,37 @@ def test_allow_mass_change_is_carried_on_upserts_and_deletes_and_must_be_a_boole
         False,
     ]
     assert "allow_mass_change: must be true or false" in rejected(change(allow_mass_change="yes"))
+
+
+def test_a_loc_value_with_fractions_is_accepted_and_travels_as_json_numbers() -> None:
+    # LOC's seconds and metres may be fractions: the only floats a change carries, and they must encode.
+    result = parse(
+        change(type="LOC", name="office", values=["42 21 43.95 N 71 5 6.34 W -24.33m 1m 200m 10m"])
+    )
+    (accepted,) = result.changes
+    data = accepted.values[0].data_dict() or {}
+    assert (data["lat_seconds"], data["long_seconds"], data["altitude"]) == (43.95, 6.34, -24.33)
+    assert Change.from_dict(json.loads(json.dumps(accepted.to_dict()))) == accepted
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "fragment"),
+    [
+        ("straße", None, None),
+        ("😀", "name", "IDNA 2008"),
+    ],
+)
+def test_names_go_through_idna_2008(name: str, field: str | None, fragment: str | None) -> None:
+    result = parse(change(name=name))
+    if field is None:
+        assert [c.key.name for c in result.changes] == ["xn--strae-oqa.example.com"]
+    else:
+        (rejection,) = result.rejections
+        assert rejection.field == field
+        assert fragment in rejection.reason
+
+
+def test_a_value_target_idna_refuses_is_rejected_naming_the_value() -> None:
+    (rejection,) = parse(change(type="CNAME", values=["😀.example.net"])).rejections
+    assert rejection.field == "values[0]"
+    assert "U+1F600" in rejection.reason
