@@ -42,11 +42,12 @@ ACCEPTED = {
 ACCEPTED.update(
     {
         ("alice", "CERT"): [
-            "PKIX 12345 RSASHA256 MIIBCgKCAQEA1I0IdGb8zZ6N3d3YBPesoHK4BK3QXq/h41PF5vf2CXI/Q7GxudI7ffnouAOxt1+Uf"
-            "SZpICyobWI3Z9hWfE73Ng=="
+            "PKIX 12345 RSASHA256 MIIBCgKCAQEA1I0IdGb8zZ6N3d3YBPesoHK4BK3QXq/h41PF5vf2CXI/"
+            "Q7GxudI7ffnouAOxt1+UfSZpICyobWI3Z9hWfE73Ng=="
         ],
         ("@", "DNSKEY"): [
-            "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+KkxLbxILfDLUT0rAK9iUzy1L53eKGQ=="
+            "257 3 13 mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+"
+            "KkxLbxILfDLUT0rAK9iUzy1L53eKGQ=="
         ],
         # dnspython leaves out size and precisions equal to RFC 1876's defaults (1m 10000m 10m); the
         # library reads them back as those defaults and sends all four to Cloudflare.
