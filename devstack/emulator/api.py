@@ -83,9 +83,9 @@ def route(method: str, path: str) -> Route:
         return Route(None, error=ApiError(404, e.NO_ROUTE, "No route for that URI"))
     if method not in _METHODS[template]:
         return Route(template, error=ApiError(405, e.METHOD_NOT_ALLOWED, "Method not allowed for this route"))
-    if template != ZONES and not _ID.match(zone_id):
+    if template != ZONES and not _ID.fullmatch(zone_id):
         return Route(template, error=_unroutable(path))
-    if template == RECORD and not _ID.match(record_id):
+    if template == RECORD and not _ID.fullmatch(record_id):
         return Route(template, error=_unroutable(path))
     return Route(template, zone_id, record_id)
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from devstack.emulator import errors as e
+from devstack.emulator import typed_data
 from devstack.emulator.errors import ApiError, bad_request
 from devstack.emulator.zones import ZoneInfo
 
@@ -24,7 +25,8 @@ RECORD_TYPES = frozenset(_TYPES.split(" "))
 PROXIABLE_TYPES = frozenset({"A", "AAAA", "CNAME"})
 HOSTNAME_TYPES = frozenset({"CNAME", "MX", "NS", "PTR"})
 # Structured types: `data` is authoritative and `content` is formatted from these fields in this order
-# (the spec marks their `content` read-only).
+# (the spec marks their `content` read-only). CERT, DNSKEY, LOC and NAPTR are checked and formatted in
+# `typed_data`, which also holds OPENPGPKEY's `content` rule.
 DATA_FIELDS: dict[str, tuple[str, ...]] = {
     "SRV": ("weight", "port", "target"),
     "CAA": ("flags", "tag", "value"),
@@ -100,7 +102,7 @@ def _dns_name(value: str, code: int, message: str) -> str:
         out = ".".join(_label_ascii(label) for label in labels)
     except ApiError:
         raise bad_request(code, message) from None
-    if len(out) > 253 or not all(_LABEL.match(label) for label in out.split(".")):
+    if len(out) > 253 or not all(_LABEL.fullmatch(label) for label in out.split(".")):
         raise bad_request(code, message)
     return out
 
@@ -208,10 +210,24 @@ def _ip_content(rtype: str, content: object) -> tuple[str, bool]:
     return addr.compressed, not any(addr in net for net in _UNPROXIABLE)
 
 
+def _utf8(text: str) -> bool:
+    """False for text holding a lone UTF-16 surrogate (JSON's "\\ud800"), which no DNS string can carry.
+    Guessed: refused, like any content that does not fit its type."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _data(rtype: str, data: object) -> dict[str, Any]:
     message = f"Data for {rtype} record is invalid."
     if not isinstance(data, Mapping):
         raise bad_request(e.INVALID_DATA, f"Data for {rtype} record is required.")
+    if not all(_utf8(value) for value in data.values() if isinstance(value, str)):
+        raise bad_request(e.INVALID_DATA, message)
+    if rtype in typed_data.TYPES:
+        return typed_data.validate(rtype, data, lambda host: _hostname(host, e.INVALID_DATA, message))
     out: dict[str, Any] = {}
     fields = DATA_FIELDS[rtype] + (("priority",) if rtype == "SRV" else ())
     for key in fields:
@@ -241,6 +257,8 @@ def _data(rtype: str, data: object) -> dict[str, Any]:
 
 
 def _format_data(rtype: str, data: Mapping[str, Any]) -> str:
+    if rtype in typed_data.TYPES:
+        return typed_data.content(rtype, data)
     if rtype == "CAA":
         return f'{data["flags"]} {data["tag"]} "{data["value"]}"'
     if rtype == "URI":
@@ -251,6 +269,8 @@ def _format_data(rtype: str, data: Mapping[str, Any]) -> str:
 def _content(zone: ZoneInfo, rtype: str, name: str, body: Mapping[str, Any]) -> tuple[str, bool, Any]:
     """(content, proxiable, data) for the type."""
     content = body.get("content")
+    if isinstance(content, str) and not _utf8(content):
+        raise bad_request(e.INVALID_CONTENT, f"Content for {rtype} record is invalid.")
     if rtype in ("A", "AAAA"):
         canonical, proxiable = _ip_content(rtype, content)
         return canonical, proxiable, None
@@ -262,9 +282,7 @@ def _content(zone: ZoneInfo, rtype: str, name: str, body: Mapping[str, Any]) -> 
     if rtype == "TXT":
         return _txt(content), False, None
     if rtype == "OPENPGPKEY":
-        if not isinstance(content, str) or not content:
-            raise bad_request(e.INVALID_CONTENT, "Content for OPENPGPKEY record is invalid.")
-        return content, False, None
+        return typed_data.openpgpkey(content), False, None
     code = e.INVALID_CNAME if rtype == "CNAME" else e.INVALID_CONTENT
     message = f"Content for {rtype} record is invalid."
     if rtype == "MX" and content == ".":  # null MX (RFC 7505)
@@ -293,7 +311,7 @@ def _tags(zone: ZoneInfo, tags: object) -> list[str]:
         )
     for tag in tags:
         tag_name, sep, value = tag.partition(":")
-        if not sep or not _TAG_NAME.match(tag_name) or len(value) > 100:
+        if not sep or not _TAG_NAME.fullmatch(tag_name) or len(value) > 100:
             raise bad_request(e.INVALID_TAG, f"DNS record tag '{tag[:140]}' must be name:value.")
     return list(tags)
 

@@ -269,6 +269,12 @@ def test_record_quota_per_zone_by_plan() -> None:
     assert Emulator([ZoneSpec("p.example", plan="pro")]).zone_by_name("p.example").record_limit == 3500
 
 
+def test_a_tag_name_ending_in_a_newline_is_refused(state: Emulator) -> None:
+    # `$` in a regular expression also matches before a final newline; the name must match whole.
+    body = a("t", "192.0.2.1", tags=["team\n:dns"])
+    assert code_of(state.create_record, zone(state, "shop.example"), body) == (400, 9301)
+
+
 def test_paid_plans_allow_tags_and_long_comments(state: Emulator) -> None:
     z = zone(state, "shop.example")
     rec = state.create_record(z, a("x", "192.0.2.1", comment="c" * 500, tags=["owner:dnsbatch"]))

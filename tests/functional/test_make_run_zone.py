@@ -38,10 +38,10 @@ def test_make_run_applies_the_example_zone_file_in_one_batch(tmp_path: Path) -> 
 
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert report is not None
-    # 16 record sets, one per accepted type, in one envelope; SOA and the apex NS skipped.
-    assert (report["events_in"], report["messages_in"], report["windows"]) == (16, 1, 1)
+    # 21 record sets, one per accepted type, in one envelope; SOA and the apex NS skipped.
+    assert (report["events_in"], report["messages_in"], report["windows"]) == (21, 1, 1)
     assert report["outcomes"] == {
-        "applied": 16,
+        "applied": 21,
         "unchanged": 0,
         "superseded": 0,
         "rejected": 0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from hypothesis import strategies as st
@@ -56,12 +57,24 @@ def txt_values(draw: st.DrawFn) -> str:
 
 _u8 = st.integers(0, 255)
 _u16 = st.integers(0, 65535)
-_hex = st.binary(min_size=1, max_size=32).map(bytes.hex)
 _plain = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789.-:/;= ", min_size=1, max_size=40)
+_base64 = st.binary(min_size=1, max_size=64).map(lambda b: base64.b64encode(b).decode())
 
 
-def _hex_case(draw: st.DrawFn, hexed: str) -> str:
-    return hexed.upper() if draw(st.booleans()) else hexed
+def _hex_of(lengths: dict[int, int], low: int = 0) -> st.SearchStrategy[tuple[int, str]]:
+    """(a digest or matching type, hex data of the length RFCs give that type: dnspython checks it)."""
+
+    def data(kind: int) -> st.SearchStrategy[tuple[int, str]]:
+        size = lengths.get(kind)
+        raw = st.binary(min_size=size or 1, max_size=size or 32)
+        return raw.map(lambda b: (kind, b.hex()))
+
+    return st.integers(low, 255).flatmap(data)
+
+
+_TLSA_HEX = _hex_of({1: 32, 2: 64})
+_SSHFP_HEX = _hex_of({1: 20, 2: 32})
+_DS_HEX = _hex_of({1: 20, 2: 32, 3: 32, 4: 48}, low=1)  # digest type 0 is reserved
 
 
 @st.composite
@@ -70,12 +83,26 @@ def _svc(draw: st.DrawFn) -> str:
     target = draw(st.one_of(st.just("."), hostnames()))
     params = draw(
         st.lists(
-            st.sampled_from(["alpn=h2", 'alpn="h3,h2"', "port=443", "ipv4hint=192.0.2.1", 'ipv6hint="::1"']),
+            st.sampled_from(
+                ["alpn=h2", 'alpn="h3,h2"', "port=443", "port=0853", "ipv4hint=192.0.2.1", 'ipv6hint="::1"']
+            ),
             unique_by=lambda p: p.split("=")[0],
             max_size=3,
         )
     )
     return " ".join([str(prio), target, *params])
+
+
+@st.composite
+def _loc(draw: st.DrawFn) -> str:
+    def angle(limit: int, directions: str) -> str:
+        degrees = draw(st.integers(0, limit - 1))
+        minutes, seconds = draw(st.integers(0, 59)), draw(st.integers(0, 59999)) / 1000
+        return f"{degrees} {minutes} {seconds:.3f} {draw(st.sampled_from(directions))}"
+
+    metres = [f"{draw(st.integers(0, 9)) * 10 ** draw(st.integers(0, 6))}m" for _ in range(3)]
+    altitude = draw(st.integers(-10_000_000, 100_000_000)) / 100
+    return " ".join([angle(90, "NS"), angle(180, "EW"), f"{altitude:.2f}m", *metres])
 
 
 _VALUES: dict[str, st.SearchStrategy[str]] = {
@@ -93,12 +120,23 @@ _VALUES: dict[str, st.SearchStrategy[str]] = {
         lambda t: f'{t[0]} {t[1]} "{t[2]}"'
     ),
     "URI": st.tuples(_u16, _u16, _plain).map(lambda t: f'{t[0]} {t[1]} "{t[2]}"'),
-    "TLSA": st.tuples(_u8, _u8, _u8, _hex).map(lambda t: " ".join(map(str, t))),
-    "SMIMEA": st.tuples(_u8, _u8, _u8, _hex).map(lambda t: " ".join(map(str, t)).upper()),
-    "SSHFP": st.tuples(_u8, _u8, _hex).map(lambda t: " ".join(map(str, t))),
-    "DS": st.tuples(_u16, _u8, _u8, _hex).map(lambda t: " ".join(map(str, t))),
+    "TLSA": st.tuples(_u8, _u8, _TLSA_HEX).map(lambda t: f"{t[0]} {t[1]} {t[2][0]} {t[2][1]}"),
+    "SMIMEA": st.tuples(_u8, _u8, _TLSA_HEX).map(lambda t: f"{t[0]} {t[1]} {t[2][0]} {t[2][1]}".upper()),
+    "SSHFP": st.tuples(_u8, _SSHFP_HEX).map(lambda t: f"{t[0]} {t[1][0]} {t[1][1]}"),
+    "DS": st.tuples(_u16, _u8, _DS_HEX).map(lambda t: f"{t[0]} {t[1]} {t[2][0]} {t[2][1]}"),
     "HTTPS": _svc(),
     "SVCB": _svc(),
+    "CERT": st.tuples(st.sampled_from(["PGP", "PKIX", "1", "3", "254"]), _u16, _u8, _base64).map(
+        lambda t: " ".join(map(str, t))
+    ),
+    "DNSKEY": st.tuples(st.sampled_from([256, 257, 0]), _u8, _base64).map(
+        lambda t: f"{t[0]} 3 {t[1]} {t[2]}"
+    ),
+    "LOC": _loc(),
+    "NAPTR": st.tuples(
+        _u16, _u16, st.sampled_from(["S", "A", "U", ""]), _plain, st.one_of(hostnames(), st.just("."))
+    ).map(lambda t: f'{t[0]} {t[1]} "{t[2]}" "{t[3]}" "" {t[4]}'),
+    "OPENPGPKEY": _base64,
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from dnsbatch import rdata
 from dnsbatch.events import MAX_VALUES_PER_SET, ParseResult, parse_message
-from dnsbatch.model import Action, EventRef, RecordSetKey, RecordValue
+from dnsbatch.model import Action, Change, EventRef, RecordSetKey, RecordValue
 
 REF = EventRef(message_id="msg-1", sent_timestamp=1_700_000_000_000)
 ZONES = frozenset({"example.com", "example.org"})
@@ -244,12 +244,17 @@ def test_every_supported_type_is_accepted_end_to_end() -> None:
         "SRV": ("_sip._tcp", "10 5 5060 sip.example.com"),
         "CAA": ("@", '0 issue "letsencrypt.org"'),
         "URI": ("_ftp._tcp", '10 1 "ftp://ftp.example.com/"'),
-        "TLSA": ("_443._tcp", "3 1 1 abcdef"),
+        "TLSA": ("_443._tcp", "3 1 1 " + "ab" * 32),
         "SMIMEA": ("x._smimecert", "3 0 0 abcd"),
-        "SSHFP": ("host", "4 2 abcd"),
-        "DS": ("sub", "12345 13 2 abcd"),
+        "SSHFP": ("host", "4 2 " + "ab" * 32),
+        "DS": ("sub", "12345 13 2 " + "ab" * 32),
         "HTTPS": ("@", "1 . alpn=h2"),
         "SVCB": ("_dns", "1 dns.example.net alpn=dot"),
+        "CERT": ("@", "PGP 0 0 AQIDBAUG"),
+        "DNSKEY": ("@", "257 3 13 AQIDBAUG"),
+        "LOC": ("@", "37 46 46 N 122 23 35 W 0m"),
+        "NAPTR": ("@", '100 10 "S" "SIP+D2U" "" _sip._udp.example.com'),
+        "OPENPGPKEY": ("x._openpgpkey", "AQIDBAUG"),
     }
     body = {"changes": [change(type=t, name=n, values=[v]) for t, (n, v) in examples.items()]}
     result = parse(body)
@@ -449,7 +454,12 @@ def test_a_parser_gap_that_lets_a_surrogate_through_is_still_rejected_at_ingest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The defensive property: whatever a parser returns, an accepted change encodes as httpx sends it.
-    monkeypatch.setitem(rdata.PARSERS, "A", lambda text, name: RecordValue(content="192.0.2.1\ud800"))
+    canonical = rdata.canonical
+
+    def leaky(type_: str, text: str) -> RecordValue:
+        return RecordValue(content="192.0.2.1\ud800") if type_ == "A" else canonical(type_, text)
+
+    monkeypatch.setattr(rdata, "canonical", leaky)
     result = parse({"changes": [change(), change(type="AAAA", values=["2001:db8::1"])]})
     assert [c.key.type for c in result.changes] == ["AAAA"]
     (rejection,) = result.rejections
@@ -467,3 +477,37 @@ def test_allow_mass_change_is_carried_on_upserts_and_deletes_and_must_be_a_boole
         False,
     ]
     assert "allow_mass_change: must be true or false" in rejected(change(allow_mass_change="yes"))
+
+
+def test_a_loc_value_with_fractions_is_accepted_and_travels_as_json_numbers() -> None:
+    # LOC's seconds and metres may be fractions: the only floats a change carries, and they must encode.
+    result = parse(
+        change(type="LOC", name="office", values=["42 21 43.95 N 71 5 6.34 W -24.33m 1m 200m 10m"])
+    )
+    (accepted,) = result.changes
+    data = accepted.values[0].data_dict() or {}
+    assert (data["lat_seconds"], data["long_seconds"], data["altitude"]) == (43.95, 6.34, -24.33)
+    assert Change.from_dict(json.loads(json.dumps(accepted.to_dict()))) == accepted
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "fragment"),
+    [
+        ("straße", None, None),
+        ("😀", "name", "IDNA 2008"),
+    ],
+)
+def test_names_go_through_idna_2008(name: str, field: str | None, fragment: str | None) -> None:
+    result = parse(change(name=name))
+    if field is None:
+        assert [c.key.name for c in result.changes] == ["xn--strae-oqa.example.com"]
+    else:
+        (rejection,) = result.rejections
+        assert rejection.field == field
+        assert fragment in rejection.reason
+
+
+def test_a_value_target_idna_refuses_is_rejected_naming_the_value() -> None:
+    (rejection,) = parse(change(type="CNAME", values=["😀.example.net"])).rejections
+    assert rejection.field == "values[0]"
+    assert "U+1F600" in rejection.reason

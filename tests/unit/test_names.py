@@ -37,9 +37,33 @@ def test_normalize_name_accepts_zone_in_any_spelling() -> None:
     assert normalize_name("www", "Example.COM.") == "www.example.com"
 
 
-def test_idna_uses_2003_mapping_documented_for_sharp_s() -> None:
-    # IDNA 2003 maps ß to ss; documented in names.py because IDNA 2008 would keep it.
-    assert normalize_name("straße", "example.com") == "strasse.example.com"
+def test_idna_2008_keeps_sharp_s_where_idna_2003_made_it_ss() -> None:
+    # IDNA 2003 (the standard library's codec) mapped ß to ss: another domain. UTS 46 non-transitional
+    # processing, as registries and browsers do, keeps it.
+    assert normalize_name("straße", "example.com") == "xn--strae-oqa.example.com"
+    assert normalize_name("Straße.Example.COM.", "example.com") == "xn--strae-oqa.example.com"
+    assert normalize_hostname("straße.example.com.") == "xn--strae-oqa.example.com"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("BÜCHER", "xn--bcher-kva.example.com"),  # UTS 46 maps case before IDNA 2008
+        ("www\uff0ebücher", "www.xn--bcher-kva.example.com"),  # a full-width dot separates labels
+        ("_sip._tcp.bücher", "_sip._tcp.xn--bcher-kva.example.com"),  # ASCII labels keep their rules
+        ("*.bücher", "*.xn--bcher-kva.example.com"),
+    ],
+)
+def test_internationalised_names_mix_with_the_ascii_rules(name: str, expected: str) -> None:
+    assert normalize_name(name, "example.com") == expected
+
+
+@pytest.mark.parametrize("name", ["😀", "www.😀", "a\u2665b", "a\ue000b"])
+def test_a_label_idna_2008_refuses_is_rejected_with_the_reason(name: str) -> None:
+    with pytest.raises(NameError_, match=r"not a valid internationalised (label|name) .*IDNA 2008"):
+        normalize_name(name, "example.com")
+    with pytest.raises(NameError_, match="IDNA 2008"):
+        normalize_hostname(f"{name}.example.net")
 
 
 def test_idn_zone_is_punycoded() -> None:
@@ -99,3 +123,8 @@ def test_normalize_hostname_is_lowercase_without_trailing_dot(target: str, expec
 def test_normalize_hostname_rejects_non_host_names(target: str) -> None:
     with pytest.raises(NameError_):
         normalize_hostname(target)
+
+
+def test_a_host_name_over_253_characters_is_rejected() -> None:
+    with pytest.raises(NameError_, match=r"255 characters long .*at most 253"):
+        normalize_hostname(".".join(["a" * 63] * 4))

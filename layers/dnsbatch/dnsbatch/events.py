@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
@@ -550,7 +551,11 @@ def _check_encodes(change: Change, prefix: str) -> None:
             if isinstance(item, str):
                 texts.append(item)
             else:
-                plain = plain and isinstance(item, int) and not isinstance(item, bool)
+                # LOC's seconds and metres may be fractions; NaN and infinities have no JSON form.
+                plain = plain and (
+                    (isinstance(item, int) and not isinstance(item, bool))
+                    or (isinstance(item, float) and math.isfinite(item))
+                )
     try:
         "".join(texts).encode("utf-8")
     except UnicodeEncodeError:

@@ -73,14 +73,15 @@ class RecordValue:
     ``content`` is always set: for structured types (SRV, CAA, ...) it is the text Cloudflare builds
     from ``data``, canonicalised, so that two values are the same record exactly when their contents
     are equal. ``data`` holds the structured fields as sorted (key, value) pairs so the value stays
-    hashable; :meth:`data_dict` gives the dict Cloudflare expects.
+    hashable; :meth:`data_dict` gives the dict Cloudflare expects. Its numbers are ``int`` except LOC's
+    seconds and metres, which may be fractions (``float``).
     """
 
     content: str
     priority: int | None = None
-    data: tuple[tuple[str, str | int], ...] | None = None
+    data: tuple[tuple[str, str | int | float], ...] | None = None
 
-    def data_dict(self) -> dict[str, str | int] | None:
+    def data_dict(self) -> dict[str, str | int | float] | None:
         return None if self.data is None else dict(self.data)
 
     def to_dict(self) -> dict[str, Any]:

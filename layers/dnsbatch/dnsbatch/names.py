@@ -4,17 +4,17 @@ Cloudflare stores names in punycode and compares them case-insensitively
 (docs/architecture.md#records-and-listing, #per-type-and-zone-rules), so the
 same record set must get the same key however a producer spelled it.
 
-Internationalised names are converted with the stdlib ``encodings.idna`` codec, which implements
-IDNA 2003 (nameprep + punycode). The ``idna`` package (IDNA 2008) is not a runtime dependency of the
-layer. The two differ only on a handful of characters (e.g. ``ß`` maps to ``ss`` under IDNA 2003 and
-is kept under IDNA 2008); a producer who needs IDNA 2008 semantics can send the ``xn--`` form, which
-is passed through unchanged.
+Internationalised names are converted with the ``idna`` package: IDNA 2008 (RFC 5891) after UTS 46
+mapping, non-transitional, which is what registries and current browsers use: ``Straße`` becomes
+``xn--strae-oqa`` (IDNA 2003, the standard library's codec, made it ``strasse``, another domain).
+A label IDNA 2008 refuses (an emoji, a symbol) is refused with the reason (docs/record-values.md).
+ASCII labels are not passed through IDNA: they keep the rules below (underscores, ``*``), and an
+``xn--`` label is taken as it is. ``idna`` is imported on the first non-ASCII name only.
 """
 
 from __future__ import annotations
 
 import re
-from encodings import idna as _idna
 from functools import lru_cache
 
 MAX_LABEL = 63
@@ -33,25 +33,37 @@ class NameError_(ValueError):
     """A name that cannot be used; the message says why and what is allowed."""
 
 
-def _to_ascii_label(label: str, whole: str) -> str:
-    if label.isascii():
-        return label.lower()
+def _idna_labels(name: str) -> list[str]:
+    """The labels of a name that holds non-ASCII text: UTS 46 mapping (case folding, full-width dots),
+    then each non-ASCII label to its IDNA 2008 A-label. ASCII labels are only lowercased."""
+    import idna  # noqa: PLC0415  # only non-ASCII names need it (its tables are large): not at import time
+
     try:
-        return _idna.ToASCII(label).decode("ascii").lower()
-    except UnicodeError as exc:
-        raise NameError_(
-            f"{whole!r}: label {label!r} is not a valid internationalised label ({exc})"
-        ) from None
+        mapped = idna.uts46_remap(name, std3_rules=False, transitional=False)
+    except idna.IDNAError as exc:
+        raise NameError_(f"{name!r} is not a valid internationalised name (IDNA 2008: {exc})") from None
+    out: list[str] = []
+    for label in mapped.split("."):
+        if label.isascii():
+            out.append(label.lower())
+            continue
+        try:
+            out.append(idna.alabel(label).decode("ascii"))
+        except idna.IDNAError as exc:
+            raise NameError_(
+                f"{name!r}: label {label!r} is not a valid internationalised label "
+                f"(IDNA 2008 refuses it: {exc})"
+            ) from None
+    return out
 
 
 def _labels(name: str, *, pattern: re.Pattern[str], what: str) -> list[str]:
     """Split ``name`` (no trailing dot) into validated lowercase ASCII labels."""
-    labels = name.split(".")
+    labels = name.lower().split(".") if name.isascii() else _idna_labels(name)
     out: list[str] = []
-    for label in labels:
-        if not label:
+    for ascii_label in labels:
+        if not ascii_label:
             raise NameError_(f"{name!r} has an empty label (two dots in a row, or a leading dot)")
-        ascii_label = _to_ascii_label(label, name)
         if len(ascii_label) > MAX_LABEL:
             raise NameError_(
                 f"{name!r}: label {ascii_label[:20]!r}... is {len(ascii_label)} characters "
@@ -60,7 +72,7 @@ def _labels(name: str, *, pattern: re.Pattern[str], what: str) -> list[str]:
         if not pattern.fullmatch(ascii_label):
             extra = ", and * for wildcards" if pattern is _NAME_LABEL else ""
             raise NameError_(
-                f"{name!r}: label {label!r} has characters not allowed in {what} "
+                f"{name!r}: label {ascii_label!r} has characters not allowed in {what} "
                 f"(use letters, digits, '-' and '_'{extra})"
             )
         out.append(ascii_label)
@@ -87,6 +99,9 @@ def normalize_zone(zone: str) -> str:
     return ".".join(_labels(text, pattern=_NAME_LABEL, what="a zone name"))
 
 
+# Busy windows repeat the same names (and the same value targets) many times; names are at most 254
+# characters (events.py), so the caches stay small.
+@lru_cache(maxsize=4096)
 def normalize_name(name: str, zone: str) -> str:
     """Return the record name as a lowercase punycode FQDN inside ``zone``.
 
@@ -123,6 +138,7 @@ def normalize_name(name: str, zone: str) -> str:
     return fqdn
 
 
+@lru_cache(maxsize=4096)
 def normalize_hostname(target: str) -> str:
     """Return a record *target* (CNAME, NS, PTR, MX, SRV...) as lowercase punycode without trailing dot.
 

@@ -2,18 +2,21 @@
 
 A :class:`RecordValue` is the *identity* of one record: the planner treats two records as the same
 exactly when their values are equal. So :func:`parse_values` (what a producer sent) and
-:func:`value_from_record` (what Cloudflare echoes) must produce identical values for the same record,
-whatever spelling either side used:
+:func:`value_from_record` (what Cloudflare echoes) go through one path,
+:func:`dnsbatch.rdata_parsers.canonical` (dnspython's rdata classes, cached): a producer's text directly,
+Cloudflare's record as the presentation text rebuilt from its ``content`` / ``data`` / ``priority``. The
+same record gives the same value whatever spelling either side used (``port=0853`` and ``port=853``,
+``2001:DB8::1`` and ``2001:db8::1``, hex case, TXT quoting, base64 line breaks).
 
-- A: dotted quad; AAAA: RFC 5952 (``ipaddress.IPv6Address.compressed``).
-- CNAME/NS/PTR and the MX target: lowercase punycode, no trailing dot (Cloudflare strips it).
-- TXT: a list of character-strings; content is each string quoted, space-separated.
-- Structured types (SRV, CAA, URI, TLSA, SMIMEA, SSHFP, DS, HTTPS, SVCB): identity is ``data``;
-  ``content`` is *our* rendering of it, because Cloudflare's formatted ``content`` for these types is
-  read-only and its exact format is undocumented. Cloudflare's content is never parsed for them.
+- Flat types (A, AAAA, CNAME, NS, PTR, MX, TXT, OPENPGPKEY) travel as ``content`` (+ ``priority`` for
+  MX). Host names are lowercase IDNA 2008 punycode without the trailing dot (Cloudflare strips it).
+- Structured types (SRV, CAA, URI, TLSA, SMIMEA, SSHFP, DS, HTTPS, SVCB, CERT, DNSKEY, LOC, NAPTR) travel
+  as ``data`` (+ ``priority`` for URI), whose fields are in :data:`DATA_KEYS`; their identity is
+  ``data``. ``content`` is *our* rendering of it, because Cloudflare's formatted ``content`` for these
+  types is read-only and its exact format is undocumented: it is never parsed for them.
 
-The per-type parsers live in :mod:`dnsbatch.rdata_parsers` and TXT character-strings in
-:mod:`dnsbatch.txt`; this module holds the set rules and the Cloudflare side.
+The per-type mapping lives in :mod:`dnsbatch.rdata_parsers` and TXT character-strings in
+:mod:`dnsbatch.txt`; this module holds the set rules and the Cloudflare side (docs/record-values.md).
 """
 
 from __future__ import annotations
@@ -24,25 +27,22 @@ from typing import Any
 
 from dnsbatch.cloudflare.types import Record
 from dnsbatch.model import RecordValue
-from dnsbatch.names import normalize_hostname
 from dnsbatch.rdata_parsers import (
     CAA_TAGS,
     DATA_KEYS,
-    HEX_KEYS,
-    INT_MAX,
-    PARSERS,
     SUPPORTED_TYPES,
     Invalid,
+    canonical,
+    number,
     parse_txt,
     show,
-    structured,
-    svc_params,
 )
 from dnsbatch.safe_text import first_surrogate
 from dnsbatch.txt import MAX_STRING, TxtError, parse_character_strings, quote, render_txt, split_bare_text
 
 __all__ = [
     "CAA_TAGS",
+    "DATA_KEYS",
     "MAX_SET_CONTENT",
     "MAX_STRING",
     "PROXIABLE_TYPES",
@@ -56,6 +56,7 @@ __all__ = [
     "presentation",
     "quote",
     "record_fields",
+    "record_presentation",
     "render_txt",
     "split_bare_text",
     "value_from_record",
@@ -111,9 +112,22 @@ def parse_value(type_: str, text: str, *, name: str, field: str = "value") -> Re
             'hold any byte written as a \\DDD escape inside quotes, e.g. "a\\009b")',
         )
     try:
-        return PARSERS[type_](text, name)
+        value = canonical(type_, text)
     except Invalid as exc:
         raise RdataError(field, str(exc)) from None
+    if type_ == "CNAME" and value.content == name:
+        raise RdataError(
+            field, f"CNAME target {show(text)} is the record's own name (a CNAME cannot point at itself)"
+        )
+    if type_ == "SRV":
+        labels = name.split(".")
+        if len(labels) < 3 or not labels[0].startswith("_") or not labels[1].startswith("_"):
+            raise RdataError(
+                field,
+                f"SRV record name {show(name)} must look like _service._proto.name "
+                "(e.g. _sip._tcp.example.com)",
+            )
+    return value
 
 
 def parse_values(type_: str, values: Sequence[str], *, name: str, zone: str) -> tuple[RecordValue, ...]:
@@ -182,7 +196,7 @@ def duplicate_key(type_: str, value: RecordValue) -> str:
     return value.content.lower()
 
 
-def _priority(type_: str, value: RecordValue) -> int | str | None:
+def _priority(type_: str, value: RecordValue) -> int | str | float | None:
     if type_ == "SRV":
         return (value.data_dict() or {}).get("priority")
     return value.priority
@@ -238,50 +252,98 @@ def record_fields(type_: str, value: RecordValue) -> dict[str, Any]:
     return fields
 
 
-def _data_from_record(record: Record) -> RecordValue:
-    raw = record.data or {}
-    data: dict[str, str | int] = {}
-    for key in DATA_KEYS[record.type]:
-        item = raw.get(key)
-        if key in INT_MAX:
-            # JSON numbers may come back as floats (the spec types them "number").
-            data[key] = int(item) if isinstance(item, int | float) and not isinstance(item, bool) else 0
-        elif key in HEX_KEYS:
-            data[key] = "".join(str(item or "").split()).lower()
-        elif key == "target" and record.type != "URI":
-            target = str(item or "")
-            data[key] = "." if target.strip() == "." else normalize_hostname(target)
-        elif key == "value" and record.type in ("HTTPS", "SVCB"):
-            data[key] = svc_params(str(item or ""), "value")
-        elif key == "tag":
-            data[key] = str(item or "").lower()
-        else:
-            data[key] = str(item if item is not None else "")
-    return structured(record.type, data, priority=record.priority if record.type == "URI" else None)
+def _quoted(value: object) -> str:
+    return quote(str(value).encode())
 
 
-def _flat_from_record(record: Record) -> RecordValue:
+def _seconds(value: object) -> str:
+    number(value)  # a number, not a string that happens to parse
+    return f"{float(value):.3f}"  # type: ignore[arg-type]
+
+
+def _metres(value: object) -> str:
+    number(value)
+    return f"{float(value):.2f}m"  # type: ignore[arg-type]
+
+
+# How each ``data`` field is written in the presentation text rebuilt from a Cloudflare record.
+_WRITE: dict[str, Any] = {
+    "CAA.value": _quoted,
+    "URI.target": _quoted,
+    "NAPTR.flags": _quoted,
+    "NAPTR.service": _quoted,
+    "NAPTR.regex": _quoted,
+    "LOC.lat_seconds": _seconds,
+    "LOC.long_seconds": _seconds,
+    "LOC.altitude": _metres,
+    "LOC.size": _metres,
+    "LOC.precision_horz": _metres,
+    "LOC.precision_vert": _metres,
+}
+_TEXT_FIELDS = frozenset(
+    {"target", "tag", "value", "certificate", "fingerprint", "digest", "public_key", "replacement"}
+    | {"lat_direction", "long_direction"}
+)
+
+
+# Fields Cloudflare's schema gives a default (openapi-dns.json): a record may come back without them.
+_DEFAULTS: dict[str, dict[str, int]] = {
+    "LOC": dict.fromkeys(
+        (
+            "lat_minutes",
+            "lat_seconds",
+            "long_minutes",
+            "long_seconds",
+            "size",
+            "precision_horz",
+            "precision_vert",
+        ),
+        0,
+    ),
+}
+
+
+def _field_text(type_: str, key: str, item: object) -> str:
+    write = _WRITE.get(f"{type_}.{key}")
+    if write is not None:
+        return str(write(item))
+    if isinstance(item, str) and key in _TEXT_FIELDS:
+        return item
+    return number(item)
+
+
+def record_presentation(record: Record) -> str:
+    """The presentation text of a record Cloudflare returned, rebuilt from the fields that carry it:
+    ``data`` for structured types (with the top-level ``priority`` for URI), ``content`` otherwise."""
+    if record.type in DATA_KEYS:
+        raw = record.data or {}
+        if record.type == "SRV" and "priority" not in raw:
+            # SRV's priority is also a top-level field (Cloudflare echoes it there): take it from there.
+            raw = {**raw, "priority": record.priority}
+        keys = DATA_KEYS[record.type]
+        defaults = _DEFAULTS.get(record.type, {})
+        parts = [_field_text(record.type, key, raw[key] if key in raw else defaults[key]) for key in keys]
+        if record.type == "URI":
+            parts.insert(0, number(record.priority))
+        return " ".join(parts)
     if record.type == "MX":
-        return RecordValue(content=normalize_hostname(record.content), priority=record.priority)
-    if record.type == "TXT":
-        return parse_txt(record.content, record.name)
-    if record.type in ("CNAME", "NS", "PTR"):
-        return RecordValue(content=normalize_hostname(record.content))
-    return PARSERS[record.type](record.content, record.name)
+        return f"{number(record.priority)} {record.content}"
+    return record.content
 
 
 def value_from_record(record: Record) -> RecordValue:
     """The canonical value of a record Cloudflare returned: equal to what :func:`parse_values` gives.
 
-    Structured types are rebuilt from ``record.data``. Never raises: a record of an unsupported type,
-    or one whose content we cannot read, gets a value made of its raw fields, which simply never
-    equals a desired value (so the planner replaces or leaves it, never mistakes it for another).
+    Goes through the producers' path (:func:`dnsbatch.rdata_parsers.canonical`) with the text
+    :func:`record_presentation` rebuilds. Never raises: a record of an unsupported type, or one whose
+    fields we cannot read, gets a value made of its raw fields, which simply never equals a desired value
+    (so the planner replaces or leaves it, never mistakes it for another).
     """
     try:
-        if record.type in DATA_KEYS:
-            return _data_from_record(record)
+        if record.type == "TXT":
+            return parse_txt(record.content)
         if record.type in SUPPORTED_TYPES:
-            return _flat_from_record(record)
+            return canonical(record.type, record_presentation(record))
     except (ValueError, KeyError, TypeError):
         pass
     data = (
