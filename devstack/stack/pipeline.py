@@ -153,6 +153,8 @@ class LocalPipeline:
                 "FALLBACK_REQUEST_INTERVAL",
                 "RETRY_BACKOFF_BASE",
                 "RETRY_BACKOFF_CAP",
+                # so a long local run reaches the forced zone reads it would reach deployed
+                "ZONE_READ_INTERVAL",
             ):
                 if name in env:
                     env[name] = f"{float(env[name]) * scale:.4f}"
