@@ -133,9 +133,10 @@ def check_bisect(lines: tuple[str, ...]) -> None:
         assert ours < theirs
         assert abs(_num(m[7]) - theirs / BUDGET_PER_S / 60) <= 0.051
         assert abs(int(m[8]) - theirs / ours) <= 0.5
-        # paced: batch calls 1 s apart, individual calls 2 s apart (what the deployed intervals add)
+        # paced: batch calls 0.8 s apart, other calls 2 s apart (what the deployed intervals add)
         paced = m[9].strip()
-        assert abs(_seconds(paced) - ((batch - 1) * 0.8 + (ours - batch) * 2.0)) <= (30 if "min" in paced else 0.5)
+        expected = (batch - 1) * 0.8 + (ours - batch) * 2.0
+        assert abs(_seconds(paced) - expected) <= (30 if "min" in paced else 0.5)
         assert _seconds(m[10].strip()) > _seconds(m[9].strip())
         _seconds(m[11])
         _seconds(m[12])
