@@ -20,6 +20,7 @@ import ipaddress
 import json
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -271,7 +272,63 @@ _REQUIRED = ("zone", "name", "type", "action")
 _FIELDS_TEXT = ", ".join(_FIELD_CHECKS)
 
 
+def _plain_name(value: object) -> bool:
+    return type(value) is str and 1 <= len(value) <= MAX_NAME_TEXT and _CONTROL.search(value) is None
+
+
+def _plain_tags(value: object) -> bool:
+    return (
+        type(value) is list
+        and len(value) <= MAX_TAGS
+        and all(type(t) is str and _CONTROL.search(t) is None and _tag_ok(t) for t in value)
+    )
+
+
+# Per field, a quick test that holds only where its check in _FIELD_CHECKS finds nothing (exact types:
+# JSON gives nothing else for a valid field; a float TTL such as 300.0, valid, just takes the full check).
+_PLAIN_FIELDS: dict[str, Callable[[object], bool]] = {
+    "zone": _plain_name,
+    "name": _plain_name,
+    "type": lambda v: type(v) is str and v in SUPPORTED_TYPES,
+    "action": lambda v: v in ("upsert", "delete"),
+    "values": lambda v: (
+        type(v) is list
+        and len(v) <= MAX_VALUES_PER_SET
+        and all(type(item) is str and 1 <= len(item) <= MAX_VALUE_TEXT for item in v)
+    ),
+    "ttl": lambda v: type(v) is int and (v == 1 or MIN_TTL <= v <= MAX_TTL),
+    "proxied": lambda v: type(v) is bool,
+    "comment": lambda v: type(v) is str and len(v) <= MAX_COMMENT and _CONTROL.search(v) is None,
+    "tags": _plain_tags,
+    "version": lambda v: type(v) is int and 0 <= v <= MAX_VERSION,
+    "source": lambda v: type(v) is str and len(v) <= MAX_REF_TEXT,
+    "id": lambda v: type(v) is str and len(v) <= MAX_REF_TEXT,
+    "allow_mass_change": lambda v: type(v) is bool,
+}
+_REQUIRED_KEYS = frozenset(_REQUIRED)
+
+
+def _plainly_valid(obj: dict[str, Any]) -> bool:
+    """True only if :func:`_change_errors` would find no problem in ``obj``: the common case, told in a
+    fraction of the time the checks that name every problem take. False means: run those checks."""
+    if not obj.keys() >= _REQUIRED_KEYS:
+        return False
+    values = obj.get("values")
+    if obj["action"] == "upsert" and not values:  # missing or empty: the full checks say which
+        return False
+    if obj["action"] == "delete" and "values" in obj and values != []:
+        return False
+    plain = _PLAIN_FIELDS
+    for key, value in obj.items():
+        check = plain.get(key)
+        if check is None or not check(value):
+            return False
+    return True
+
+
 def _change_errors(obj: object, prefix: str) -> list[Problem]:
+    if isinstance(obj, dict) and _plainly_valid(obj):
+        return []
     where = prefix.rstrip(".") or "body"
     if not isinstance(obj, dict):
         return [(where, f"must be a change object, got {_show(obj)}")]
@@ -316,6 +373,26 @@ def structural_errors(obj: object) -> list[Problem]:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+# json.loads makes a decoder per call; these are made once (a decoder keeps no state between calls).
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_object)
+_HUGE_INT_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_object
+)
+
+
+def _decode(body: str) -> Any:
+    if not isinstance(body, str) or body.startswith("\ufeff"):
+        # json.loads's own handling: bytes decoded, a BOM refused with its own message.
+        return json.loads(
+            body, parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_object
+        )
+    limit = sys.get_int_max_str_digits()
+    # A body no longer than the limit holds no integer literal int() refuses: the C scanner's own int
+    # parsing is then the same as _parse_int, at a fraction of the cost of a Python call per integer.
+    decoder = _DECODER if limit == 0 or len(body) <= limit else _HUGE_INT_DECODER
+    return decoder.decode(body)
 
 
 def _reason(problems: list[Problem]) -> str:
@@ -486,9 +563,7 @@ def parse_message(body: str, ref: EventRef, *, zones: Collection[str]) -> ParseR
     holds the allowlisted zone names, lowercase. Never raises for bad input.
     """
     try:
-        obj = json.loads(
-            body, parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_object
-        )
+        obj = _decode(body)
     except RecursionError:
         reason = "body: not valid JSON (nested too deeply to read; a change event is at most 4 levels deep)"
         return ParseResult((), (Rejection(ref=ref, reason=reason, field="body"),))
