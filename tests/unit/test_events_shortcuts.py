@@ -17,6 +17,7 @@ from strategies_events import change_objects
 
 from dnsbatch import events
 from dnsbatch.model import EventRef
+from dnsbatch.safe_text import escape
 
 _HUNDRED, _HUNDRED_AND_ONE = ["1"] * 100, ["1"] * 101
 # Per field, values on both sides of each rule its check applies.
@@ -177,3 +178,20 @@ def test_an_integer_too_long_for_int_is_still_one_bad_field_not_a_bad_body() -> 
         result = events.parse_message(body, EventRef(message_id="m", sent_timestamp=1), zones={"example.com"})
         assert not result.changes
         assert result.rejections[0].field == "version"
+
+
+@given(st.text(max_size=20))
+@example("ci")
+@example("a\x7fb")
+@example("\ud800")
+@example("é\u2028")
+def test_a_source_or_id_is_shown_as_escape_shows_it(text: str) -> None:
+    assert events._ref_text(text) == escape(text)
+
+
+def test_zones_given_as_any_collection_are_normalised_alike() -> None:
+    body = json.dumps({"zone": "example.com", "name": "www", "type": "A", "action": "delete"})
+    ref = EventRef(message_id="m", sent_timestamp=1)
+    for zones in (frozenset({"Example.COM."}), ["Example.COM."], {"example.com"}, ("example.com.",)):
+        assert len(events.parse_message(body, ref, zones=zones).changes) == 1
+    assert not events.parse_message(body, ref, zones=frozenset({"example.org"})).changes

@@ -24,6 +24,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from dnsbatch.model import Action, Change, EventRef, RecordSetKey, RecordValue, Rejection
@@ -473,6 +474,9 @@ def _unproxiable(values: tuple[RecordValue, ...], type_: str, prefix: str) -> No
             )
 
 
+_ACTIONS = {action.value: action for action in Action}  # a dict lookup costs a fifth of Action(...)
+
+
 def _build(obj: Mapping[str, Any], ref: EventRef, zones: Collection[str], prefix: str) -> Change:
     try:
         zone = normalize_zone(obj["zone"])
@@ -489,7 +493,7 @@ def _build(obj: Mapping[str, Any], ref: EventRef, zones: Collection[str], prefix
     except NameError_ as exc:
         raise _Rejected(f"{prefix}name", f"{prefix}name: {exc}") from None
     type_ = obj["type"]
-    action = Action(obj["action"])
+    action = _ACTIONS[obj["action"]]
     version = int(obj.get("version", ref.sent_timestamp))
     key = RecordSetKey(zone=zone, name=name, type=type_)
     allow_mass_change = obj.get("allow_mass_change") is True
@@ -543,15 +547,19 @@ def _change_ref(obj: object, ref: EventRef, index: int) -> EventRef:
         raw_source, raw_id = obj.get("source"), obj.get("id")
         # Carried into every log line about the change, rejected or not: escaped, so that a lone
         # surrogate in them cannot make the rejection's own log line fail to encode.
-        source = escape(raw_source[:MAX_REF_TEXT]) if isinstance(raw_source, str) else None
-        event_id = escape(raw_id[:MAX_REF_TEXT]) if isinstance(raw_id, str) else None
-    return EventRef(
-        message_id=ref.message_id,
-        sent_timestamp=ref.sent_timestamp,
-        source=source,
-        event_id=event_id,
-        index=index,
-    )
+        source = _ref_text(raw_source[:MAX_REF_TEXT]) if isinstance(raw_source, str) else None
+        event_id = _ref_text(raw_id[:MAX_REF_TEXT]) if isinstance(raw_id, str) else None
+    return EventRef(ref.message_id, ref.sent_timestamp, source, event_id, index)
+
+
+def _ref_text(text: str) -> str:
+    # Printable ASCII holds nothing escape() replaces: the usual source or id skips its regex.
+    return text if text.isascii() and text.isprintable() else escape(text)
+
+
+@lru_cache(maxsize=16)
+def _allowed_zones(zones: frozenset[str]) -> frozenset[str]:
+    return frozenset(z.lower().rstrip(".") for z in zones)
 
 
 def parse_message(body: str, ref: EventRef, *, zones: Collection[str]) -> ParseResult:
@@ -583,7 +591,12 @@ def parse_message(body: str, ref: EventRef, *, zones: Collection[str]) -> ParseR
         items: list[tuple[object, str]] = [(c, f"changes[{i}].") for i, c in enumerate(obj["changes"])]
     else:
         items = [(obj, "")]
-    allowed = frozenset(z.lower().rstrip(".") for z in zones)
+    # A handler passes the same frozenset for every message: normalised once.
+    allowed = (
+        _allowed_zones(zones)
+        if isinstance(zones, frozenset)
+        else frozenset(z.lower().rstrip(".") for z in zones)
+    )
     surrogates = _may_hold_surrogates(body)
     changes: list[Change] = []
     rejections: list[Rejection] = []
