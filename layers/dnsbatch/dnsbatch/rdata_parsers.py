@@ -13,8 +13,9 @@ docs/record-values.md.
 presentation text it rebuilds from what Cloudflare returns, so equal records give equal values whatever
 their spelling. It is cached on ``(type, text)``: busy windows repeat values, and dnspython costs 10-50 µs
 a value. The common spellings of CNAME, NS, PTR, MX, SRV and TXT skip dnspython (``_SHORTCUTS``,
-``_PLAIN_TXT``): same value, and anything a shortcut does not take goes the full way. dnspython itself is imported on the first value parsed (about 20 ms of CPU in the aggregator,
-45 ms in a bare interpreter), not when a handler starts.
+``_PLAIN_TXT``): same value, and anything a shortcut does not take goes the full way. dnspython itself is
+imported on the first value parsed (about 20 ms of CPU in the aggregator, 45 ms in a bare interpreter),
+not when a handler starts.
 """
 
 from __future__ import annotations
