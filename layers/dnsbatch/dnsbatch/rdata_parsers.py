@@ -12,8 +12,10 @@ docs/record-values.md.
 :func:`canonical` is the one path: :mod:`dnsbatch.rdata` calls it on what a producer sent and on the
 presentation text it rebuilds from what Cloudflare returns, so equal records give equal values whatever
 their spelling. It is cached on ``(type, text)``: busy windows repeat values, and dnspython costs 10-50 µs
-a value. dnspython itself is imported on the first value parsed (about 20 ms of CPU in the aggregator,
-45 ms in a bare interpreter), not when a handler starts.
+a value. The common spellings of CNAME, NS, PTR, MX, SRV and TXT skip dnspython (``_SHORTCUTS``,
+``_PLAIN_TXT``): same value, and anything a shortcut does not take goes the full way. dnspython itself is
+imported on the first value parsed (about 20 ms of CPU in the aggregator, 45 ms in a bare interpreter),
+not when a handler starts.
 """
 
 from __future__ import annotations
@@ -177,12 +179,12 @@ class _Dns:
     a third of ``import boto3`` to every handler's cold start (bench/bench_imports.py)."""
 
     def __init__(self) -> None:
-        import dns.name  # noqa: PLC0415  # lazy: see the class docstring
+        import dns.ipv4  # noqa: PLC0415  # lazy: see the class docstring
+        import dns.ipv6  # noqa: PLC0415
+        import dns.name  # noqa: PLC0415
         import dns.rdata  # noqa: PLC0415
         import dns.rdataclass  # noqa: PLC0415
         import dns.rdatatype  # noqa: PLC0415
-        import dns.rdtypes.IN.A  # noqa: PLC0415
-        import dns.rdtypes.IN.AAAA  # noqa: PLC0415
         import dns.tokenizer  # noqa: PLC0415
 
         self.from_text = dns.rdata.from_text
@@ -195,8 +197,12 @@ class _Dns:
         self.root = dns.name.root
         # UTS 46 mapping, non-transitional, then IDNA 2008: like dnsbatch.names.
         self.codec = dns.name.IDNA_2008_Practical
-        # An address is one token: the rdata class takes it as its from_text would, minus the tokenizer.
-        self.address: dict[str, Any] = {"A": dns.rdtypes.IN.A.A, "AAAA": dns.rdtypes.IN.AAAA.AAAA}
+        # An address is one token: what the rdata class's constructor does with it (A.__init__ and
+        # AAAA.__init__ keep exactly this), without building the rdata around it.
+        self.address: dict[str, Callable[[str], str]] = {
+            "A": dns.ipv4.canonicalize,
+            "AAAA": dns.ipv6.canonicalize,
+        }
         tokenizer = dns.tokenizer
 
         class SplitTokenizer(tokenizer.Tokenizer):
@@ -470,8 +476,85 @@ _BUILDERS: dict[str, Callable[[Any], RecordValue]] = {
 }
 
 
+# --- shortcuts for the common spellings ------------------------------------------------------------------
+# A cold aggregator meets most values for the first time, and dnspython spends 10-50 µs building an rdata
+# object for each. For the spellings nearly every producer uses (plain numbers, plain ASCII host names,
+# printable bare TXT), the canonical value is known without it: each shortcut below returns exactly what
+# the dnspython path returns for such text, and None for anything else, which then goes to dnspython. A
+# shortcut never refuses a value: every message about a bad value comes from the one path above
+# (tests/unit/test_rdata_shortcuts.py checks both paths agree, weird spellings included).
+
+# Labels of letters, digits, '-' and '_' (each non-empty), an optional final dot: dnspython's name reader
+# keeps such text as it is (nothing to unescape, nothing to escape back) and the name is absolute.
+_PLAIN_HOST = re.compile(r"(?:[A-Za-z0-9_-]+\.)*[A-Za-z0-9_-]+\.?")
+# What dnspython's uint16 reader takes, at most five ASCII digits (leading zeros allowed, as dnspython does).
+_PLAIN_UINT = re.compile(r"[0-9]{1,5}")
+
+
+def _plain_host(token: str) -> str | None:
+    """The target ``_host`` gives for ``token`` when dnspython would read it unchanged, else None."""
+    if _PLAIN_HOST.fullmatch(token) is None:
+        return None
+    try:
+        # normalize_hostname accepting it (labels of at most 63, at most 253 characters without the final
+        # dot) implies dnspython accepts it too (labels of at most 63, at most 255 octets in wire form).
+        return normalize_hostname(token)
+    except NameError_:
+        return None
+
+
+def _plain_uint16(token: str) -> int | None:
+    if _PLAIN_UINT.fullmatch(token) is None:
+        return None
+    value = int(token)
+    return value if value <= 0xFFFF else None
+
+
+def _plain_target(tokens: list[str]) -> RecordValue | None:
+    if len(tokens) != 1:
+        return None
+    target = _plain_host(tokens[0])
+    if target is None or target.replace(".", "").isdigit():
+        # All digits and dots may be an IP address, which a CNAME refuses: the full path says so.
+        return None
+    return RecordValue(content=target)
+
+
+def _plain_mx(tokens: list[str]) -> RecordValue | None:
+    if len(tokens) != 2:
+        return None
+    preference, exchange = _plain_uint16(tokens[0]), _plain_host(tokens[1])
+    if preference is None or exchange is None:
+        return None
+    return RecordValue(content=exchange, priority=preference)
+
+
+def _plain_srv(tokens: list[str]) -> RecordValue | None:
+    if len(tokens) != 4:
+        return None
+    priority, weight, port = (_plain_uint16(t) for t in tokens[:3])
+    target = _plain_host(tokens[3])  # not the root ("."): the full path reads that one
+    if priority is None or weight is None or port is None or target is None:
+        return None
+    return structured("SRV", {"priority": priority, "weight": weight, "port": port, "target": target})
+
+
+_SHORTCUTS: dict[str, Callable[[list[str]], RecordValue | None]] = {
+    "CNAME": _plain_target,
+    "NS": _plain_target,
+    "PTR": _plain_target,
+    "MX": _plain_mx,
+    "SRV": _plain_srv,
+}
+# Bare TXT text of printable ASCII without quotes or backslashes, short enough to be one string:
+# split_bare_text keeps it as one string and quote() writes it back unchanged between quotes.
+_PLAIN_TXT = re.compile(r"[ !#-\[\]-~]{1,255}")
+
+
 def parse_txt(text: str) -> RecordValue:
     """TXT as Cloudflare reads its content: quoted character-strings, or bare text as one string."""
+    if _PLAIN_TXT.fullmatch(text) is not None:
+        return RecordValue(content=f'"{text}"')
     try:
         strings = parse_character_strings(text) if text.lstrip().startswith('"') else split_bare_text(text)
     except TxtError as exc:
@@ -486,6 +569,11 @@ def _parse(type_: str, text: str) -> RecordValue:
         raise Invalid(f"{show(text)} writes a number with digits other than 0-9")
     if type_ in ("A", "AAAA"):
         return _address(type_, text)
+    shortcut = _SHORTCUTS.get(type_)
+    if shortcut is not None and _SIMPLE.fullmatch(text):
+        value = shortcut(_TOKEN.findall(text))
+        if value is not None:
+            return value
     return _BUILDERS[type_](_rdata(type_, text))
 
 
@@ -495,7 +583,7 @@ def _address(type_: str, text: str) -> RecordValue:
     tokens = _TOKEN.findall(text) if _SIMPLE.fullmatch(text) else ()
     try:
         if len(tokens) == 1:
-            return _a(dns_.address[type_](dns_.IN, dns_.types[type_], tokens[0]))
+            return RecordValue(content=dns_.address[type_](tokens[0]))
         return _a(_rdata(type_, text))
     except Exception:  # as dns.rdata.from_text does: any exception of the class refuses the text
         # dnspython refuses short forms (1.2.3), leading zeros (01.2.3.4), zone indexes; the message is ours.
