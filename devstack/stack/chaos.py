@@ -23,7 +23,7 @@ import random
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -941,15 +941,8 @@ def _recovered_repeats(logs: str) -> set[tuple[str, int]]:
     was out. docs/pipeline.md allows exactly that repeat (readers count per message id and index); the
     checks accept it when both lines name the same outcome, and list how many there were."""
     lines: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
-    for line in logs.splitlines():
-        if '"outcome"' not in line:
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and "outcome" in entry and "message_id" in entry:
-            lines[(entry["message_id"], int(entry.get("event_index", 0)))].append(entry)
+    for key, entry in _outcome_lines(logs):
+        lines[key].append(entry)
     return {
         key
         for key, entries in lines.items()
@@ -960,8 +953,8 @@ def _recovered_repeats(logs: str) -> set[tuple[str, int]]:
     }
 
 
-def _log_outcomes(logs: str) -> Counter[tuple[str, int]]:
-    keys: Counter[tuple[str, int]] = Counter()
+def _outcome_lines(logs: str) -> Iterator[tuple[tuple[str, int], dict[str, Any]]]:
+    """Each outcome line of the functions' logs, keyed by (message id, event index)."""
     for line in logs.splitlines():
         if '"outcome"' not in line:
             continue
@@ -970,8 +963,11 @@ def _log_outcomes(logs: str) -> Counter[tuple[str, int]]:
         except ValueError:
             continue
         if isinstance(entry, dict) and "outcome" in entry and "message_id" in entry:
-            keys[(entry["message_id"], int(entry.get("event_index", 0)))] += 1
-    return keys
+            yield (entry["message_id"], int(entry.get("event_index", 0))), entry
+
+
+def _log_outcomes(logs: str) -> Counter[tuple[str, int]]:
+    return Counter(key for key, _ in _outcome_lines(logs))
 
 
 def _history(windows: Sequence[Window], rs: RecordSet, out_of_band: Sequence[OutOfBand] = ()) -> list[str]:

@@ -129,7 +129,7 @@ def _hooked(body: str | bytes) -> Any:
         body,
         parse_constant=events._reject_constant,
         parse_int=events._parse_int,
-        object_pairs_hook=events._object,
+        object_pairs_hook=events.json_object,
     )
 
 

@@ -89,14 +89,15 @@ def _parse_int(digits: str) -> int | _HugeInt:
         return _HugeInt(digits)
 
 
-class _Object(dict[str, Any]):
+class JsonObject(dict[str, Any]):
     """A decoded JSON object that remembers which keys it held more than once."""
 
     duplicates: tuple[str, ...] = ()
 
 
-def _object(pairs: list[tuple[str, Any]]) -> _Object:
-    obj = _Object(pairs)
+def json_object(pairs: list[tuple[str, Any]]) -> JsonObject:
+    """``object_pairs_hook`` for :func:`json.loads`: keys given twice are kept in ``duplicates``."""
+    obj = JsonObject(pairs)
     if len(obj) != len(pairs):
         counts = Counter(k for k, _ in pairs)
         obj.duplicates = tuple(k for k, n in counts.items() if n > 1)
@@ -377,9 +378,9 @@ def _reject_constant(name: str) -> Any:
 
 
 # json.loads makes a decoder per call; these are made once (a decoder keeps no state between calls).
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=_object)
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=json_object)
 _HUGE_INT_DECODER = json.JSONDecoder(
-    parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_object
+    parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=json_object
 )
 
 
@@ -387,7 +388,7 @@ def _decode(body: str) -> Any:
     if not isinstance(body, str) or body.startswith("\ufeff"):
         # json.loads's own handling: bytes decoded, a BOM refused with its own message.
         return json.loads(
-            body, parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_object
+            body, parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=json_object
         )
     limit = sys.get_int_max_str_digits()
     # A body no longer than the limit holds no integer literal int() refuses: the C scanner's own int

@@ -15,12 +15,11 @@ import hashlib
 import json
 import re
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dnsbatch.events import MAX_CHANGES_PER_MESSAGE, parse_message
+from dnsbatch.events import MAX_CHANGES_PER_MESSAGE, json_object, parse_message
 from dnsbatch.model import EventRef, RecordSetKey
 from dnsbatch.names import normalize_zone
 from dnsbatch.queues import OutgoingMessage, send_batch
@@ -173,20 +172,8 @@ class PublishResult:
         )
 
 
-class _DuplicateKeys(dict[str, Any]):
-    duplicates: tuple[str, ...] = ()
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> _DuplicateKeys:
-    obj = _DuplicateKeys(pairs)
-    if len(obj) != len(pairs):
-        counts = Counter(k for k, _ in pairs)
-        obj.duplicates = tuple(k for k, n in counts.items() if n > 1)
-    return obj
-
-
 def _loads(text: str) -> Any:
-    return json.loads(text, object_pairs_hook=_pairs)
+    return json.loads(text, object_pairs_hook=json_object)
 
 
 def read_changes(text: str) -> tuple[list[tuple[str, object]], list[InvalidChange]]:
