@@ -26,7 +26,7 @@ WATCHED = (
 )
 
 
-def _imported_after(function: str) -> set[str]:
+def _imported_after(function: str, watched: tuple[str, ...] = WATCHED) -> set[str]:
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
@@ -36,7 +36,7 @@ def _imported_after(function: str) -> set[str]:
         "AWS_REGION": "us-east-1",
         "POWERTOOLS_SERVICE_NAME": function,
     }
-    code = f"import sys, json, app; print(json.dumps([m for m in {list(WATCHED)!r} if m in sys.modules]))"
+    code = f"import sys, json, app; print(json.dumps([m for m in {list(watched)!r} if m in sys.modules]))"
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, check=True
     )
@@ -56,3 +56,12 @@ def test_a_handler_imports_only_its_own_path(function: str, expected: set[str]) 
     # Powertools' parameters utility is imported when the token is first read from Secrets Manager, not
     # before; the aggregator never loads the HTTP client.
     assert _imported_after(function) == expected
+
+
+# The producer kit (docs/producer-kit.md) ships in the layer but serves producers, not the functions.
+KIT = ("dnsbatch.producer", "dnsbatch.zonefile", "dnsbatch.__main__", "dns.zone", "dns.zonefile")
+
+
+@pytest.mark.parametrize("function", ["aggregator", "batcher", "fallback"])
+def test_no_handler_loads_the_producer_kit(function: str) -> None:
+    assert _imported_after(function, KIT) == set()

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import runpy
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -289,29 +287,6 @@ def test_publish_names_a_file_it_cannot_read(tmp_path: Path) -> None:
 def test_the_region_comes_from_the_queue_url() -> None:
     assert _region_of("https://sqs.eu-west-3.amazonaws.com/123456789012/dnsbatch-ingest") == "eu-west-3"
     assert _region_of("http://127.0.0.1:5000/123456789012/q") is None
-
-
-# --- cold start -------------------------------------------------------------------------------------------
-
-KIT = ("dnsbatch.producer", "dnsbatch.zonefile", "dnsbatch.__main__", "dns.zone", "dns.zonefile")
-
-
-@pytest.mark.parametrize("function", ["aggregator", "batcher", "fallback"])
-def test_no_handler_loads_the_producer_kit(function: str) -> None:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [str(REPO / "layers" / "dnsbatch"), str(REPO / "functions" / function)]
-        ),
-        "AWS_LAMBDA_FUNCTION_NAME": f"dnsbatch-{function}",
-        "AWS_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": function,
-    }
-    code = f"import sys, json, app; print(json.dumps([m for m in {list(KIT)!r} if m in sys.modules]))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert json.loads(out.stdout) == []
 
 
 def test_a_change_that_is_not_json_is_invalid_on_its_own() -> None:
